@@ -1,0 +1,107 @@
+-- Palisade embedded store, schema version 1.
+-- Every tenant-owned table carries tenant_id and every statement filters by it.
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    default_domain TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at INTEGER NOT NULL,
+    is_system INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS users (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    id TEXT NOT NULL,
+    upn TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    doc TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE IF NOT EXISTS applications (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    id TEXT NOT NULL,
+    app_id TEXT NOT NULL UNIQUE,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE IF NOT EXISTS password_credentials (
+    tenant_id TEXT NOT NULL,
+    app_object_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, app_object_id, key_id)
+);
+CREATE TABLE IF NOT EXISTS key_credentials (
+    tenant_id TEXT NOT NULL,
+    app_object_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    cert_der BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, app_object_id, key_id)
+);
+CREATE TABLE IF NOT EXISTS service_principals (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, app_id)
+);
+CREATE TABLE IF NOT EXISTS app_role_assignments (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    app_role_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, principal_id, resource_id, app_role_id)
+);
+CREATE INDEX IF NOT EXISTS ara_principal ON app_role_assignments (tenant_id, principal_id);
+CREATE INDEX IF NOT EXISTS ara_resource ON app_role_assignments (tenant_id, resource_id);
+CREATE TABLE IF NOT EXISTS oauth2_grants (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    consent_type TEXT NOT NULL,
+    principal_id TEXT NOT NULL DEFAULT '',
+    resource_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, client_id, consent_type, principal_id, resource_id)
+);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid TEXT PRIMARY KEY,
+    private_key BLOB NOT NULL,
+    cert_der BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    retire_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS auth_codes (
+    hash TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    redeemed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    hash TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS device_codes (
+    hash TEXT PRIMARY KEY,
+    user_code TEXT NOT NULL UNIQUE,
+    doc TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    hash TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_failures (
+    tenant_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    locked_until INTEGER,
+    PRIMARY KEY (tenant_id, user_id)
+);

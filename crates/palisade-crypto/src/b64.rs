@@ -20,9 +20,11 @@ pub fn std_encode(bytes: impl AsRef<[u8]>) -> String {
 /// Decodes standard base64, ignoring embedded whitespace and line breaks (MSAL's `x5c` has `\n`).
 pub fn std_decode_lenient(s: &str) -> Option<Vec<u8>> {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    STANDARD.decode(compact.trim_end_matches('=')).ok().or_else(|| STANDARD.decode(&compact).ok()).or_else(|| {
-        base64::engine::general_purpose::STANDARD_NO_PAD.decode(compact.trim_end_matches('=')).ok()
-    })
+    STANDARD
+        .decode(compact.trim_end_matches('='))
+        .ok()
+        .or_else(|| STANDARD.decode(&compact).ok())
+        .or_else(|| base64::engine::general_purpose::STANDARD_NO_PAD.decode(compact.trim_end_matches('=')).ok())
 }
 
 #[cfg(test)]

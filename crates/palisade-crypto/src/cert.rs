@@ -1,11 +1,11 @@
 //! X.509 certificates uploaded as application credentials: parsing, thumbprints, and checking a
 //! signature made with the matching private key.
 
+use ::time::OffsetDateTime;
 use aws_lc_rs::signature::{self, RsaPublicKeyComponents};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::*;
-use ::time::OffsetDateTime;
 use x509_parser::public_key::PublicKey;
 
 use crate::{CryptoError, Result, b64};

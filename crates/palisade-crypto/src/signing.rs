@@ -111,15 +111,21 @@ mod tests {
         let g = generate_signing_key(OffsetDateTime::now_utc()).unwrap();
         assert_eq!(g.kid.len(), 27);
         let k = SigningKey::load(&g.kid, &g.private_key_pkcs8, &g.cert_der).unwrap();
-        let jwt = k.sign_jwt(&serde_json::json!({"alg":"RS256","typ":"JWT","kid":g.kid}), &serde_json::json!({"a":1})).unwrap();
+        let jwt = k
+            .sign_jwt(&serde_json::json!({"alg":"RS256","typ":"JWT","kid":g.kid}), &serde_json::json!({"a":1}))
+            .unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);
         let n = b64::url_decode_lenient(&k.jwk().n).unwrap();
         let e = b64::url_decode_lenient(&k.jwk().e).unwrap();
         let pk = aws_lc_rs::signature::RsaPublicKeyComponents { n: &n, e: &e };
         let sig = b64::url_decode_lenient(parts[2]).unwrap();
-        pk.verify(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
-            .expect("signature verifies against the published JWK");
+        pk.verify(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            format!("{}.{}", parts[0], parts[1]).as_bytes(),
+            &sig,
+        )
+        .expect("signature verifies against the published JWK");
         assert_eq!(n.len(), 256);
     }
 }

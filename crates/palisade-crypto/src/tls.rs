@@ -107,7 +107,8 @@ fn read(path: &Path) -> Result<String> {
 /// missing from it) and the operator client certificate. Existing files are never overwritten
 /// except a server certificate that lacks a requested name.
 pub fn ensure(paths: &TlsPaths, extra_sans: &[String]) -> Result<TlsSetup> {
-    fs::create_dir_all(&paths.dir).map_err(|source| CryptoError::Io { path: paths.dir.display().to_string(), source })?;
+    fs::create_dir_all(&paths.dir)
+        .map_err(|source| CryptoError::Io { path: paths.dir.display().to_string(), source })?;
     let mut setup = TlsSetup::default();
     let now = OffsetDateTime::now_utc();
 
@@ -119,7 +120,8 @@ pub fn ensure(paths: &TlsPaths, extra_sans: &[String]) -> Result<TlsSetup> {
         dn.push(DnType::OrganizationName, "Palisade");
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(3650);
         let cert = params.self_signed(&key).map_err(err)?;
@@ -141,7 +143,8 @@ pub fn ensure(paths: &TlsPaths, extra_sans: &[String]) -> Result<TlsSetup> {
             wanted.push(s.clone());
         }
     }
-    let need_server = !paths.server_cert.exists() || !paths.server_key.exists() || !server_covers(&paths.server_cert, &wanted);
+    let need_server =
+        !paths.server_cert.exists() || !paths.server_key.exists() || !server_covers(&paths.server_cert, &wanted);
     if need_server {
         let key = KeyPair::generate().map_err(err)?;
         let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;

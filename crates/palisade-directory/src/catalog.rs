@@ -36,12 +36,20 @@ pub fn windows_defender_atp() -> Application {
         ("Alert.Read.All", "Read all alerts", uuid!("71fe6b80-7034-4028-9ed8-0f316df9c3ff")),
         ("Alert.ReadWrite.All", "Read and write all alerts", uuid!("0f7000ec-157b-497f-b70e-ef0b0584f140")),
         ("Machine.Read.All", "Read all machine profiles", uuid!("ea8291d3-4b9a-44b5-bc3a-6cea3026dc79")),
-        ("Machine.ReadWrite.All", "Read and write all machine information", uuid!("aa027352-232b-4ed4-b963-a705fc4d6d2c")),
+        (
+            "Machine.ReadWrite.All",
+            "Read and write all machine information",
+            uuid!("aa027352-232b-4ed4-b963-a705fc4d6d2c"),
+        ),
         ("Machine.Isolate", "Isolate machine", uuid!("7e4e1300-e1b9-4102-88ba-f0cb6e6d5974")),
         ("Machine.RestrictExecution", "Restrict code execution", uuid!("96b6b35d-074d-4e2d-b167-8d68d9269648")),
         ("Machine.Scan", "Scan machine", uuid!("a86d9824-b2b6-45f8-b042-16bc4922ed4e")),
         ("Machine.CollectForensics", "Collect forensics", uuid!("15405ab2-2103-4a3c-ad80-e829841cedcc")),
-        ("Machine.LiveResponse", "Run live response on a specific machine", uuid!("1629b959-c0af-42a1-92f0-f6162060bdf1")),
+        (
+            "Machine.LiveResponse",
+            "Run live response on a specific machine",
+            uuid!("1629b959-c0af-42a1-92f0-f6162060bdf1"),
+        ),
         ("Machine.Offboard", "Offboard machine", uuid!("594435bf-36dd-4548-83bd-1bdafe157d7a")),
         ("Machine.StopAndQuarantine", "Stop and quarantine file", uuid!("96e72b5e-7e68-4171-aad1-3937599e4751")),
         ("AdvancedQuery.Read.All", "Run advanced queries", uuid!("93489bf5-0fbc-4f2d-b901-33f2fe08ff05")),
@@ -52,17 +60,49 @@ pub fn windows_defender_atp() -> Application {
         ("Ip.Read.All", "Read IP address profiles", uuid!("47bf842d-354b-49ef-b741-3a6dd815bc13")),
         ("Url.Read.All", "Read URL profiles", uuid!("721af526-ffa8-42d7-9b84-1a56244dd99d")),
         ("User.Read.All", "Read user profiles", uuid!("a833834a-4cf1-4732-8acf-bbcfa13fb610")),
-        ("Vulnerability.Read.All", "Read Threat and Vulnerability Management vulnerability information", uuid!("41269fc5-d04d-4bfd-bce7-43a51cea049a")),
-        ("Software.Read.All", "Read Threat and Vulnerability Management software information", uuid!("37f71c98-d198-41ae-964d-2c49aab74926")),
-        ("SecurityRecommendation.Read.All", "Read Threat and Vulnerability Management security recommendations", uuid!("6443965c-7dd2-4cfd-b38f-bb7772bee163")),
-        ("Score.Read.All", "Read Threat and Vulnerability Management score", uuid!("02b005dd-f804-43b4-8fc7-078460413f74")),
+        (
+            "Vulnerability.Read.All",
+            "Read Threat and Vulnerability Management vulnerability information",
+            uuid!("41269fc5-d04d-4bfd-bce7-43a51cea049a"),
+        ),
+        (
+            "Software.Read.All",
+            "Read Threat and Vulnerability Management software information",
+            uuid!("37f71c98-d198-41ae-964d-2c49aab74926"),
+        ),
+        (
+            "SecurityRecommendation.Read.All",
+            "Read Threat and Vulnerability Management security recommendations",
+            uuid!("6443965c-7dd2-4cfd-b38f-bb7772bee163"),
+        ),
+        (
+            "Score.Read.All",
+            "Read Threat and Vulnerability Management score",
+            uuid!("02b005dd-f804-43b4-8fc7-078460413f74"),
+        ),
         ("RemediationTasks.Read.All", "Read all remediation tasks", uuid!("6a33eedf-ba73-4e5a-821b-f057ef63853a")),
-        ("SecurityConfiguration.Read.All", "Read all security configurations", uuid!("227f2ea0-c2c2-4428-b7af-9ff40f1a720e")),
-        ("SecurityConfiguration.ReadWrite.All", "Read and write all security configurations", uuid!("e5e05709-32a3-4c85-89c8-67596eb94f24")),
-        ("SecurityBaselinesAssessment.Read.All", "Read all security baselines assessment information", uuid!("e870c0c1-c1a2-41ca-948e-a33912d2d3f0")),
+        (
+            "SecurityConfiguration.Read.All",
+            "Read all security configurations",
+            uuid!("227f2ea0-c2c2-4428-b7af-9ff40f1a720e"),
+        ),
+        (
+            "SecurityConfiguration.ReadWrite.All",
+            "Read and write all security configurations",
+            uuid!("e5e05709-32a3-4c85-89c8-67596eb94f24"),
+        ),
+        (
+            "SecurityBaselinesAssessment.Read.All",
+            "Read all security baselines assessment information",
+            uuid!("e870c0c1-c1a2-41ca-948e-a33912d2d3f0"),
+        ),
         ("Library.Manage", "Manage live response library files", uuid!("41d209c7-2511-4fc9-b899-8008a3976f09")),
         ("Event.Write", "Write timeline events", uuid!("84ddd701-5fac-4c30-b0ad-aa73a67bea1a")),
-        ("IntegrationConfiguration.ReadWrite", "Read and Write Integration settings", uuid!("7c6f6912-60e9-4fcd-bb2a-c25bc35e8c59")),
+        (
+            "IntegrationConfiguration.ReadWrite",
+            "Read and Write Integration settings",
+            uuid!("7c6f6912-60e9-4fcd-bb2a-c25bc35e8c59"),
+        ),
     ];
     // Legacy portal roles assignable to users, not API permissions.
     let user_roles: &[(&str, &str, Uuid)] = &[
@@ -135,10 +175,30 @@ pub fn microsoft_threat_protection() -> Application {
         ],
     );
     app.app_roles = vec![
-        app_role(uuid!("a9790345-4595-42e4-971a-ccdc79f19b7c"), "Incident.Read.All", "Read all incidents", "Application"),
-        app_role(uuid!("8d90f441-09cf-4fdc-ab45-e874fa3a28e8"), "Incident.ReadWrite.All", "Read and write all incidents", "Application"),
-        app_role(uuid!("7734e8e5-8dde-42fc-b5ae-6eafea078693"), "AdvancedHunting.Read.All", "Run advanced queries", "Application"),
-        app_role(uuid!("a7deff90-e2f5-4e4e-83a3-2c74e7002e28"), "CustomDetections.ReadWrite.All", "Read and write custom detection rules", "Application"),
+        app_role(
+            uuid!("a9790345-4595-42e4-971a-ccdc79f19b7c"),
+            "Incident.Read.All",
+            "Read all incidents",
+            "Application",
+        ),
+        app_role(
+            uuid!("8d90f441-09cf-4fdc-ab45-e874fa3a28e8"),
+            "Incident.ReadWrite.All",
+            "Read and write all incidents",
+            "Application",
+        ),
+        app_role(
+            uuid!("7734e8e5-8dde-42fc-b5ae-6eafea078693"),
+            "AdvancedHunting.Read.All",
+            "Run advanced queries",
+            "Application",
+        ),
+        app_role(
+            uuid!("a7deff90-e2f5-4e4e-83a3-2c74e7002e28"),
+            "CustomDetections.ReadWrite.All",
+            "Read and write custom detection rules",
+            "Application",
+        ),
     ];
     app.oauth2_permission_scopes = vec![
         scope(app.app_id, "Incident.Read", "Read incidents", "User"),
@@ -152,26 +212,101 @@ pub fn microsoft_threat_protection() -> Application {
 pub fn microsoft_graph() -> Application {
     let mut app = first_party(MICROSOFT_GRAPH_APP_ID, "Microsoft Graph", &["https://graph.microsoft.com"]);
     app.app_roles = vec![
-        app_role(uuid!("9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"), "Application.Read.All", "Read all applications", "Application"),
-        app_role(uuid!("1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9"), "Application.ReadWrite.All", "Read and write all applications", "Application"),
-        app_role(uuid!("06b708a9-e830-4db3-a914-8e69da51d44f"), "AppRoleAssignment.ReadWrite.All", "Manage app permission grants and app role assignments", "Application"),
-        app_role(uuid!("8e8e4742-1d95-4f68-9d56-6ee75648c72a"), "DelegatedPermissionGrant.ReadWrite.All", "Manage all delegated permission grants", "Application"),
-        app_role(uuid!("7ab1d382-f21e-4acd-a863-ba3e13f7da61"), "Directory.Read.All", "Read directory data", "Application"),
-        app_role(uuid!("19dbc75e-c2e2-444c-a770-ec69d8559fc7"), "Directory.ReadWrite.All", "Read and write directory data", "Application"),
-        app_role(uuid!("df021288-bdef-4463-88db-98f22de89214"), "User.Read.All", "Read all users' full profiles", "Application"),
-        app_role(uuid!("741f803b-c850-494e-b5df-cde7c675a1ca"), "User.ReadWrite.All", "Read and write all users' full profiles", "Application"),
+        app_role(
+            uuid!("9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"),
+            "Application.Read.All",
+            "Read all applications",
+            "Application",
+        ),
+        app_role(
+            uuid!("1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9"),
+            "Application.ReadWrite.All",
+            "Read and write all applications",
+            "Application",
+        ),
+        app_role(
+            uuid!("06b708a9-e830-4db3-a914-8e69da51d44f"),
+            "AppRoleAssignment.ReadWrite.All",
+            "Manage app permission grants and app role assignments",
+            "Application",
+        ),
+        app_role(
+            uuid!("8e8e4742-1d95-4f68-9d56-6ee75648c72a"),
+            "DelegatedPermissionGrant.ReadWrite.All",
+            "Manage all delegated permission grants",
+            "Application",
+        ),
+        app_role(
+            uuid!("7ab1d382-f21e-4acd-a863-ba3e13f7da61"),
+            "Directory.Read.All",
+            "Read directory data",
+            "Application",
+        ),
+        app_role(
+            uuid!("19dbc75e-c2e2-444c-a770-ec69d8559fc7"),
+            "Directory.ReadWrite.All",
+            "Read and write directory data",
+            "Application",
+        ),
+        app_role(
+            uuid!("df021288-bdef-4463-88db-98f22de89214"),
+            "User.Read.All",
+            "Read all users' full profiles",
+            "Application",
+        ),
+        app_role(
+            uuid!("741f803b-c850-494e-b5df-cde7c675a1ca"),
+            "User.ReadWrite.All",
+            "Read and write all users' full profiles",
+            "Application",
+        ),
     ];
     app.oauth2_permission_scopes = vec![
-        scope_with_id(uuid!("e1fe6dd8-ba31-4d61-89e7-88639da4683d"), "User.Read", "Sign in and read user profile", "User"),
+        scope_with_id(
+            uuid!("e1fe6dd8-ba31-4d61-89e7-88639da4683d"),
+            "User.Read",
+            "Sign in and read user profile",
+            "User",
+        ),
         scope_with_id(uuid!("37f7f235-527c-4136-accd-4a02d197296e"), "openid", "Sign users in", "User"),
         scope_with_id(uuid!("14dad69e-099b-42c9-810b-d002981feec1"), "profile", "View users' basic profile", "User"),
         scope_with_id(uuid!("64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0"), "email", "View users' email address", "User"),
-        scope_with_id(uuid!("7427e0e9-2fba-42fe-b0c0-848c9e6a8182"), "offline_access", "Maintain access to data you have given it access to", "User"),
-        scope_with_id(uuid!("bdfbf15f-ee85-4955-8675-146e8e5296b5"), "Application.ReadWrite.All", "Read and write all applications", "Admin"),
-        scope_with_id(uuid!("84bccea3-f856-4a8a-967b-dbe0a3d53a64"), "AppRoleAssignment.ReadWrite.All", "Manage app permission grants and app role assignments", "Admin"),
-        scope_with_id(uuid!("41ce6ca6-6826-4807-84f1-1c82854f7ee5"), "DelegatedPermissionGrant.ReadWrite.All", "Manage all delegated permission grants", "Admin"),
-        scope_with_id(uuid!("204e0828-b5ca-4ad8-b9f3-f32a958e7cc4"), "User.ReadWrite.All", "Read and write all users' full profiles", "Admin"),
-        scope_with_id(uuid!("a42657d6-7f20-40e3-b6f0-cee03008a62a"), "Directory.AccessAsUser.All", "Access directory as the signed in user", "Admin"),
+        scope_with_id(
+            uuid!("7427e0e9-2fba-42fe-b0c0-848c9e6a8182"),
+            "offline_access",
+            "Maintain access to data you have given it access to",
+            "User",
+        ),
+        scope_with_id(
+            uuid!("bdfbf15f-ee85-4955-8675-146e8e5296b5"),
+            "Application.ReadWrite.All",
+            "Read and write all applications",
+            "Admin",
+        ),
+        scope_with_id(
+            uuid!("84bccea3-f856-4a8a-967b-dbe0a3d53a64"),
+            "AppRoleAssignment.ReadWrite.All",
+            "Manage app permission grants and app role assignments",
+            "Admin",
+        ),
+        scope_with_id(
+            uuid!("41ce6ca6-6826-4807-84f1-1c82854f7ee5"),
+            "DelegatedPermissionGrant.ReadWrite.All",
+            "Manage all delegated permission grants",
+            "Admin",
+        ),
+        scope_with_id(
+            uuid!("204e0828-b5ca-4ad8-b9f3-f32a958e7cc4"),
+            "User.ReadWrite.All",
+            "Read and write all users' full profiles",
+            "Admin",
+        ),
+        scope_with_id(
+            uuid!("a42657d6-7f20-40e3-b6f0-cee03008a62a"),
+            "Directory.AccessAsUser.All",
+            "Access directory as the signed in user",
+            "Admin",
+        ),
     ];
     app
 }
@@ -288,7 +423,10 @@ mod tests {
         assert!(atp.answers_to("https://securitycenter.onmicrosoft.com/windowsatpservice"));
         assert!(atp.answers_to("fc780465-2017-40d4-a0c5-307022471b92"));
         assert!(!atp.answers_to("https://api.security.microsoft.com"));
-        assert_eq!(atp.app_role_by_value("Alert.Read.All").unwrap().id.to_string(), "71fe6b80-7034-4028-9ed8-0f316df9c3ff");
+        assert_eq!(
+            atp.app_role_by_value("Alert.Read.All").unwrap().id.to_string(),
+            "71fe6b80-7034-4028-9ed8-0f316df9c3ff"
+        );
         assert!(microsoft_threat_protection().answers_to("https://api.security.microsoft.com"));
     }
 

@@ -62,7 +62,8 @@ impl DirectoryRole {
     pub fn parse(s: &str) -> Option<Self> {
         let norm: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
         Self::ALL.into_iter().find(|r| {
-            let dn: String = r.display_name().chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+            let dn: String =
+                r.display_name().chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
             dn == norm || r.template_id().to_string().eq_ignore_ascii_case(s.trim())
         })
     }

@@ -77,7 +77,11 @@ pub trait DirectoryStore: Send + Sync {
     /// replaces its scope string.
     async fn upsert_oauth2_grant(&self, tenant: Uuid, g: &OAuth2PermissionGrant) -> StoreResult<OAuth2PermissionGrant>;
     async fn oauth2_grants(&self, tenant: Uuid) -> StoreResult<Vec<OAuth2PermissionGrant>>;
-    async fn oauth2_grants_of_client(&self, tenant: Uuid, client_sp_id: Uuid) -> StoreResult<Vec<OAuth2PermissionGrant>>;
+    async fn oauth2_grants_of_client(
+        &self,
+        tenant: Uuid,
+        client_sp_id: Uuid,
+    ) -> StoreResult<Vec<OAuth2PermissionGrant>>;
     async fn delete_oauth2_grant(&self, tenant: Uuid, id: Uuid) -> StoreResult<()>;
 }
 

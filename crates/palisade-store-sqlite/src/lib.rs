@@ -197,7 +197,9 @@ fn query_apps(conn: &Connection, filter: &str, args: &[&dyn rusqlite::ToSql]) ->
             })
             .collect::<StoreResult<_>>()?;
         let mut kc = conn
-            .prepare_cached("SELECT doc, cert_der FROM key_credentials WHERE tenant_id = ?1 AND app_object_id = ?2 ORDER BY rowid")
+            .prepare_cached(
+                "SELECT doc, cert_der FROM key_credentials WHERE tenant_id = ?1 AND app_object_id = ?2 ORDER BY rowid",
+            )
             .map_err(backend)?;
         app.key_credentials = kc
             .query_map(params![tenant, id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
@@ -244,7 +246,13 @@ fn app_doc(app: &Application) -> StoreResult<String> {
     to_json(&bare)
 }
 
-fn docs<T: DeserializeOwned>(conn: &Connection, sql: &str, args: &[&dyn rusqlite::ToSql], tenant: Uuid, set_tenant: fn(&mut T, Uuid)) -> StoreResult<Vec<T>> {
+fn docs<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+    tenant: Uuid,
+    set_tenant: fn(&mut T, Uuid),
+) -> StoreResult<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
     let rows = stmt.query_map(args, |r| r.get::<_, String>(0)).map_err(backend)?;
     let mut out = Vec::new();
@@ -313,7 +321,9 @@ impl DirectoryStore for SqliteStore {
 
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants ORDER BY created_at, rowid")).map_err(backend)?;
+            let mut stmt = c
+                .prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants ORDER BY created_at, rowid"))
+                .map_err(backend)?;
             let rows = stmt.query_map([], read_tenant).map_err(backend)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(backend)
         })
@@ -325,10 +335,18 @@ impl DirectoryStore for SqliteStore {
         self.run(move |c| {
             c.execute(
                 "INSERT INTO users (tenant_id, id, upn, doc, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![tenant.to_string(), u.id.to_string(), u.user_principal_name, to_json(&user_doc(&u))?, u.password_hash],
+                params![
+                    tenant.to_string(),
+                    u.id.to_string(),
+                    u.user_principal_name,
+                    to_json(&user_doc(&u))?,
+                    u.password_hash
+                ],
             )
             .map_err(|e| match map_sql(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(format!("a user with UPN {} already exists", u.user_principal_name)),
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("a user with UPN {} already exists", u.user_principal_name))
+                }
                 other => other,
             })?;
             Ok(())
@@ -355,7 +373,13 @@ impl DirectoryStore for SqliteStore {
             let n = c
                 .execute(
                     "UPDATE users SET upn = ?3, doc = ?4, password_hash = ?5 WHERE tenant_id = ?1 AND id = ?2",
-                    params![tenant.to_string(), u.id.to_string(), u.user_principal_name, to_json(&user_doc(&u))?, u.password_hash],
+                    params![
+                        tenant.to_string(),
+                        u.id.to_string(),
+                        u.user_principal_name,
+                        to_json(&user_doc(&u))?,
+                        u.password_hash
+                    ],
                 )
                 .map_err(map_sql)?;
             if n == 0 {
@@ -397,13 +421,17 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn application(&self, tenant: Uuid, object_id: Uuid) -> StoreResult<Option<Application>> {
-        self.run(move |c| Ok(query_apps(c, "tenant_id = ?1 AND id = ?2", &[&tenant.to_string(), &object_id.to_string()])?.pop()))
-            .await
+        self.run(move |c| {
+            Ok(query_apps(c, "tenant_id = ?1 AND id = ?2", &[&tenant.to_string(), &object_id.to_string()])?.pop())
+        })
+        .await
     }
 
     async fn application_in_tenant_by_app_id(&self, tenant: Uuid, app_id: Uuid) -> StoreResult<Option<Application>> {
-        self.run(move |c| Ok(query_apps(c, "tenant_id = ?1 AND app_id = ?2", &[&tenant.to_string(), &app_id.to_string()])?.pop()))
-            .await
+        self.run(move |c| {
+            Ok(query_apps(c, "tenant_id = ?1 AND app_id = ?2", &[&tenant.to_string(), &app_id.to_string()])?.pop())
+        })
+        .await
     }
 
     async fn applications(&self, tenant: Uuid) -> StoreResult<Vec<Application>> {
@@ -434,13 +462,16 @@ impl DirectoryStore for SqliteStore {
         self.run(move |c| {
             let tx = c.transaction().map_err(backend)?;
             let (t, id) = (tenant.to_string(), object_id.to_string());
-            let n = tx.execute("DELETE FROM applications WHERE tenant_id = ?1 AND id = ?2", params![t, id]).map_err(map_sql)?;
+            let n = tx
+                .execute("DELETE FROM applications WHERE tenant_id = ?1 AND id = ?2", params![t, id])
+                .map_err(map_sql)?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!("application {object_id}")));
             }
             tx.execute("DELETE FROM password_credentials WHERE tenant_id = ?1 AND app_object_id = ?2", params![t, id])
                 .map_err(map_sql)?;
-            tx.execute("DELETE FROM key_credentials WHERE tenant_id = ?1 AND app_object_id = ?2", params![t, id]).map_err(map_sql)?;
+            tx.execute("DELETE FROM key_credentials WHERE tenant_id = ?1 AND app_object_id = ?2", params![t, id])
+                .map_err(map_sql)?;
             tx.commit().map_err(backend)
         })
         .await
@@ -458,7 +489,9 @@ impl DirectoryStore for SqliteStore {
                 params![tenant.to_string(), sp.id.to_string(), sp.app_id.to_string(), to_json(&sp)?],
             )
             .map_err(|e| match map_sql(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(format!("a service principal for appId {} already exists", sp.app_id)),
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("a service principal for appId {} already exists", sp.app_id))
+                }
                 other => other,
             })?;
             Ok(())
@@ -468,37 +501,66 @@ impl DirectoryStore for SqliteStore {
 
     async fn service_principal(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<ServicePrincipal>> {
         self.run(move |c| {
-            Ok(docs(c, "SELECT doc FROM service_principals WHERE tenant_id = ?1 AND id = ?2", &[&tenant.to_string(), &id.to_string()], tenant, set_sp_tenant)?.pop())
+            Ok(docs(
+                c,
+                "SELECT doc FROM service_principals WHERE tenant_id = ?1 AND id = ?2",
+                &[&tenant.to_string(), &id.to_string()],
+                tenant,
+                set_sp_tenant,
+            )?
+            .pop())
         })
         .await
     }
 
     async fn service_principal_by_app_id(&self, tenant: Uuid, app_id: Uuid) -> StoreResult<Option<ServicePrincipal>> {
         self.run(move |c| {
-            Ok(docs(c, "SELECT doc FROM service_principals WHERE tenant_id = ?1 AND app_id = ?2", &[&tenant.to_string(), &app_id.to_string()], tenant, set_sp_tenant)?
-                .pop())
+            Ok(docs(
+                c,
+                "SELECT doc FROM service_principals WHERE tenant_id = ?1 AND app_id = ?2",
+                &[&tenant.to_string(), &app_id.to_string()],
+                tenant,
+                set_sp_tenant,
+            )?
+            .pop())
         })
         .await
     }
 
     async fn service_principals(&self, tenant: Uuid) -> StoreResult<Vec<ServicePrincipal>> {
-        self.run(move |c| docs(c, "SELECT doc FROM service_principals WHERE tenant_id = ?1 ORDER BY rowid", &[&tenant.to_string()], tenant, set_sp_tenant))
-            .await
+        self.run(move |c| {
+            docs(
+                c,
+                "SELECT doc FROM service_principals WHERE tenant_id = ?1 ORDER BY rowid",
+                &[&tenant.to_string()],
+                tenant,
+                set_sp_tenant,
+            )
+        })
+        .await
     }
 
     async fn delete_service_principal(&self, tenant: Uuid, id: Uuid) -> StoreResult<()> {
         self.run(move |c| {
             let tx = c.transaction().map_err(backend)?;
             let (t, i) = (tenant.to_string(), id.to_string());
-            let n = tx.execute("DELETE FROM service_principals WHERE tenant_id = ?1 AND id = ?2", params![t, i]).map_err(map_sql)?;
+            let n = tx
+                .execute("DELETE FROM service_principals WHERE tenant_id = ?1 AND id = ?2", params![t, i])
+                .map_err(map_sql)?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!("service principal {id}")));
             }
             // Grants die with either end, as in Entra.
-            tx.execute("DELETE FROM app_role_assignments WHERE tenant_id = ?1 AND (principal_id = ?2 OR resource_id = ?2)", params![t, i])
-                .map_err(map_sql)?;
-            tx.execute("DELETE FROM oauth2_grants WHERE tenant_id = ?1 AND (client_id = ?2 OR resource_id = ?2)", params![t, i])
-                .map_err(map_sql)?;
+            tx.execute(
+                "DELETE FROM app_role_assignments WHERE tenant_id = ?1 AND (principal_id = ?2 OR resource_id = ?2)",
+                params![t, i],
+            )
+            .map_err(map_sql)?;
+            tx.execute(
+                "DELETE FROM oauth2_grants WHERE tenant_id = ?1 AND (client_id = ?2 OR resource_id = ?2)",
+                params![t, i],
+            )
+            .map_err(map_sql)?;
             tx.commit().map_err(backend)
         })
         .await
@@ -522,14 +584,26 @@ impl DirectoryStore for SqliteStore {
 
     async fn app_role_assignments_of(&self, tenant: Uuid, principal_id: Uuid) -> StoreResult<Vec<AppRoleAssignment>> {
         self.run(move |c| {
-            docs(c, "SELECT doc FROM app_role_assignments WHERE tenant_id = ?1 AND principal_id = ?2 ORDER BY rowid", &[&tenant.to_string(), &principal_id.to_string()], tenant, set_ara_tenant)
+            docs(
+                c,
+                "SELECT doc FROM app_role_assignments WHERE tenant_id = ?1 AND principal_id = ?2 ORDER BY rowid",
+                &[&tenant.to_string(), &principal_id.to_string()],
+                tenant,
+                set_ara_tenant,
+            )
         })
         .await
     }
 
     async fn app_role_assignments_to(&self, tenant: Uuid, resource_id: Uuid) -> StoreResult<Vec<AppRoleAssignment>> {
         self.run(move |c| {
-            docs(c, "SELECT doc FROM app_role_assignments WHERE tenant_id = ?1 AND resource_id = ?2 ORDER BY rowid", &[&tenant.to_string(), &resource_id.to_string()], tenant, set_ara_tenant)
+            docs(
+                c,
+                "SELECT doc FROM app_role_assignments WHERE tenant_id = ?1 AND resource_id = ?2 ORDER BY rowid",
+                &[&tenant.to_string(), &resource_id.to_string()],
+                tenant,
+                set_ara_tenant,
+            )
         })
         .await
     }
@@ -537,7 +611,10 @@ impl DirectoryStore for SqliteStore {
     async fn delete_app_role_assignment(&self, tenant: Uuid, id: Uuid) -> StoreResult<()> {
         self.run(move |c| {
             let n = c
-                .execute("DELETE FROM app_role_assignments WHERE tenant_id = ?1 AND id = ?2", params![tenant.to_string(), id.to_string()])
+                .execute(
+                    "DELETE FROM app_role_assignments WHERE tenant_id = ?1 AND id = ?2",
+                    params![tenant.to_string(), id.to_string()],
+                )
                 .map_err(map_sql)?;
             if n == 0 { Err(StoreError::NotFound(format!("appRoleAssignment {id}"))) } else { Ok(()) }
         })
@@ -584,12 +661,31 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn oauth2_grants(&self, tenant: Uuid) -> StoreResult<Vec<OAuth2PermissionGrant>> {
-        self.run(move |c| docs(c, "SELECT doc FROM oauth2_grants WHERE tenant_id = ?1 ORDER BY rowid", &[&tenant.to_string()], tenant, set_grant_tenant)).await
+        self.run(move |c| {
+            docs(
+                c,
+                "SELECT doc FROM oauth2_grants WHERE tenant_id = ?1 ORDER BY rowid",
+                &[&tenant.to_string()],
+                tenant,
+                set_grant_tenant,
+            )
+        })
+        .await
     }
 
-    async fn oauth2_grants_of_client(&self, tenant: Uuid, client_sp_id: Uuid) -> StoreResult<Vec<OAuth2PermissionGrant>> {
+    async fn oauth2_grants_of_client(
+        &self,
+        tenant: Uuid,
+        client_sp_id: Uuid,
+    ) -> StoreResult<Vec<OAuth2PermissionGrant>> {
         self.run(move |c| {
-            docs(c, "SELECT doc FROM oauth2_grants WHERE tenant_id = ?1 AND client_id = ?2 ORDER BY rowid", &[&tenant.to_string(), &client_sp_id.to_string()], tenant, set_grant_tenant)
+            docs(
+                c,
+                "SELECT doc FROM oauth2_grants WHERE tenant_id = ?1 AND client_id = ?2 ORDER BY rowid",
+                &[&tenant.to_string(), &client_sp_id.to_string()],
+                tenant,
+                set_grant_tenant,
+            )
         })
         .await
     }
@@ -597,7 +693,10 @@ impl DirectoryStore for SqliteStore {
     async fn delete_oauth2_grant(&self, tenant: Uuid, id: Uuid) -> StoreResult<()> {
         self.run(move |c| {
             let n = c
-                .execute("DELETE FROM oauth2_grants WHERE tenant_id = ?1 AND id = ?2", params![tenant.to_string(), id.to_string()])
+                .execute(
+                    "DELETE FROM oauth2_grants WHERE tenant_id = ?1 AND id = ?2",
+                    params![tenant.to_string(), id.to_string()],
+                )
                 .map_err(map_sql)?;
             if n == 0 { Err(StoreError::NotFound(format!("oAuth2PermissionGrant {id}"))) } else { Ok(()) }
         })
@@ -610,7 +709,11 @@ impl GrantStore for SqliteStore {
     async fn put_code(&self, code_hash: &str, grant: &UserGrant, expires_at: OffsetDateTime) -> StoreResult<()> {
         let (h, doc) = (code_hash.to_string(), to_json(grant)?);
         self.run(move |c| {
-            c.execute("INSERT INTO auth_codes (hash, doc, expires_at) VALUES (?1, ?2, ?3)", params![h, doc, ts(expires_at)]).map_err(map_sql)?;
+            c.execute(
+                "INSERT INTO auth_codes (hash, doc, expires_at) VALUES (?1, ?2, ?3)",
+                params![h, doc, ts(expires_at)],
+            )
+            .map_err(map_sql)?;
             Ok(())
         })
         .await
@@ -621,7 +724,9 @@ impl GrantStore for SqliteStore {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
             let row: Option<(String, i64, i64)> = tx
-                .query_row("SELECT doc, expires_at, redeemed FROM auth_codes WHERE hash = ?1", params![h], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_row("SELECT doc, expires_at, redeemed FROM auth_codes WHERE hash = ?1", params![h], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()
                 .map_err(backend)?;
             let out = match row {
@@ -642,7 +747,11 @@ impl GrantStore for SqliteStore {
     async fn put_refresh_token(&self, hash: &str, grant: &UserGrant, expires_at: OffsetDateTime) -> StoreResult<()> {
         let (h, doc) = (hash.to_string(), to_json(grant)?);
         self.run(move |c| {
-            c.execute("INSERT INTO refresh_tokens (hash, doc, expires_at) VALUES (?1, ?2, ?3)", params![h, doc, ts(expires_at)]).map_err(map_sql)?;
+            c.execute(
+                "INSERT INTO refresh_tokens (hash, doc, expires_at) VALUES (?1, ?2, ?3)",
+                params![h, doc, ts(expires_at)],
+            )
+            .map_err(map_sql)?;
             Ok(())
         })
         .await
@@ -652,7 +761,11 @@ impl GrantStore for SqliteStore {
         let h = hash.to_string();
         self.run(move |c| {
             let doc: Option<String> = c
-                .query_row("SELECT doc FROM refresh_tokens WHERE hash = ?1 AND expires_at > ?2", params![h, ts(now)], |r| r.get(0))
+                .query_row(
+                    "SELECT doc FROM refresh_tokens WHERE hash = ?1 AND expires_at > ?2",
+                    params![h, ts(now)],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?;
             doc.map(|d| from_json(&d)).transpose()
@@ -663,7 +776,11 @@ impl GrantStore for SqliteStore {
     async fn put_device_code(&self, hash: &str, rec: &DeviceCodeRecord) -> StoreResult<()> {
         let (h, doc, uc, exp) = (hash.to_string(), to_json(rec)?, rec.user_code.clone(), ts(rec.expires_at));
         self.run(move |c| {
-            c.execute("INSERT INTO device_codes (hash, user_code, doc, expires_at) VALUES (?1, ?2, ?3, ?4)", params![h, uc, doc, exp]).map_err(map_sql)?;
+            c.execute(
+                "INSERT INTO device_codes (hash, user_code, doc, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![h, uc, doc, exp],
+            )
+            .map_err(map_sql)?;
             Ok(())
         })
         .await
@@ -672,8 +789,10 @@ impl GrantStore for SqliteStore {
     async fn device_code(&self, hash: &str) -> StoreResult<Option<DeviceCodeRecord>> {
         let h = hash.to_string();
         self.run(move |c| {
-            let doc: Option<String> =
-                c.query_row("SELECT doc FROM device_codes WHERE hash = ?1", params![h], |r| r.get(0)).optional().map_err(backend)?;
+            let doc: Option<String> = c
+                .query_row("SELECT doc FROM device_codes WHERE hash = ?1", params![h], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
             doc.map(|d| from_json(&d)).transpose()
         })
         .await
@@ -683,7 +802,9 @@ impl GrantStore for SqliteStore {
         let uc = user_code.to_string();
         self.run(move |c| {
             let row: Option<(String, String)> = c
-                .query_row("SELECT hash, doc FROM device_codes WHERE user_code = ?1", params![uc], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row("SELECT hash, doc FROM device_codes WHERE user_code = ?1", params![uc], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()
                 .map_err(backend)?;
             row.map(|(h, d)| Ok((h, from_json(&d)?))).transpose()
@@ -712,7 +833,11 @@ impl GrantStore for SqliteStore {
     async fn put_session(&self, hash: &str, s: &BrowserSession) -> StoreResult<()> {
         let (h, doc, exp) = (hash.to_string(), to_json(s)?, ts(s.expires_at));
         self.run(move |c| {
-            c.execute("INSERT OR REPLACE INTO sessions (hash, doc, expires_at) VALUES (?1, ?2, ?3)", params![h, doc, exp]).map_err(map_sql)?;
+            c.execute(
+                "INSERT OR REPLACE INTO sessions (hash, doc, expires_at) VALUES (?1, ?2, ?3)",
+                params![h, doc, exp],
+            )
+            .map_err(map_sql)?;
             Ok(())
         })
         .await
@@ -722,7 +847,9 @@ impl GrantStore for SqliteStore {
         let h = hash.to_string();
         self.run(move |c| {
             let doc: Option<String> = c
-                .query_row("SELECT doc FROM sessions WHERE hash = ?1 AND expires_at > ?2", params![h, ts(now)], |r| r.get(0))
+                .query_row("SELECT doc FROM sessions WHERE hash = ?1 AND expires_at > ?2", params![h, ts(now)], |r| {
+                    r.get(0)
+                })
                 .optional()
                 .map_err(backend)?;
             doc.map(|d| from_json(&d)).transpose()
@@ -739,7 +866,14 @@ impl GrantStore for SqliteStore {
         .await
     }
 
-    async fn record_login_failure(&self, tenant: Uuid, user: Uuid, threshold: u32, lock_for: time::Duration, now: OffsetDateTime) -> StoreResult<LockoutState> {
+    async fn record_login_failure(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        threshold: u32,
+        lock_for: time::Duration,
+        now: OffsetDateTime,
+    ) -> StoreResult<LockoutState> {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
             let (t, u) = (tenant.to_string(), user.to_string());
@@ -788,7 +922,11 @@ impl GrantStore for SqliteStore {
 
     async fn clear_login_failures(&self, tenant: Uuid, user: Uuid) -> StoreResult<()> {
         self.run(move |c| {
-            c.execute("DELETE FROM login_failures WHERE tenant_id = ?1 AND user_id = ?2", params![tenant.to_string(), user.to_string()]).map_err(map_sql)?;
+            c.execute(
+                "DELETE FROM login_failures WHERE tenant_id = ?1 AND user_id = ?2",
+                params![tenant.to_string(), user.to_string()],
+            )
+            .map_err(map_sql)?;
             Ok(())
         })
         .await
@@ -798,7 +936,9 @@ impl GrantStore for SqliteStore {
         self.run(move |c| {
             let mut n = 0;
             for table in ["auth_codes", "refresh_tokens", "device_codes", "sessions"] {
-                n += c.execute(&format!("DELETE FROM {table} WHERE expires_at <= ?1"), params![ts(now)]).map_err(map_sql)? as u64;
+                n += c
+                    .execute(&format!("DELETE FROM {table} WHERE expires_at <= ?1"), params![ts(now)])
+                    .map_err(map_sql)? as u64;
             }
             Ok(n)
         })
@@ -843,7 +983,11 @@ impl KeyStore for SqliteStore {
     async fn retire_signing_keys_except(&self, kid: &str, retire_at: OffsetDateTime) -> StoreResult<()> {
         let kid = kid.to_string();
         self.run(move |c| {
-            c.execute("UPDATE signing_keys SET retire_at = ?2 WHERE kid != ?1 AND retire_at IS NULL", params![kid, ts(retire_at)]).map_err(map_sql)?;
+            c.execute(
+                "UPDATE signing_keys SET retire_at = ?2 WHERE kid != ?1 AND retire_at IS NULL",
+                params![kid, ts(retire_at)],
+            )
+            .map_err(map_sql)?;
             Ok(())
         })
         .await

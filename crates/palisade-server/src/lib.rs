@@ -1,0 +1,205 @@
+//! Palisade's HTTPS server: the Entra-compatible protocol endpoints, the interactive pages and the
+//! Graph-shaped management API over one [`Identity`], on rustls.
+
+pub mod config;
+pub mod http;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use palisade_crypto::tls::{TlsPaths, TlsSetup};
+use palisade_directory::Stores;
+use palisade_identity::{Identity, KeyRing};
+use palisade_store_sqlite::SqliteStore;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+pub use palisade_identity::bootstrap::FirstRun;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub identity: Identity,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("storage: {0}")]
+    Store(#[from] palisade_directory::StoreError),
+    #[error("key material: {0}")]
+    Crypto(#[from] palisade_crypto::CryptoError),
+    #[error("identity: {0}")]
+    Identity(#[from] palisade_identity::IdentityError),
+    #[error("bootstrap: {0}")]
+    Bootstrap(#[from] palisade_identity::admin::GraphError),
+    #[error("cannot listen on {addr}: {source}. Is another process using it? Choose another with --listen.")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+}
+
+/// Every route Palisade serves.
+pub fn router(state: AppState) -> Router {
+    use http::{graph, oauth, pages};
+    Router::new()
+        .route("/healthz", get(oauth::healthz))
+        .route("/metadata/endpoints", get(oauth::arm_metadata))
+        .route("/devicelogin", get(pages::devicelogin_form).post(pages::devicelogin_submit))
+        .route("/jwt", get(pages::jwt_form).post(pages::jwt_submit))
+        // Protocol.
+        .route("/{tenant}/oauth2/token", post(oauth::token_v1))
+        .route("/{tenant}/oauth2/v2.0/token", post(oauth::token_v2))
+        .route("/{tenant}/oauth2/devicecode", post(oauth::devicecode_v1))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(oauth::devicecode_v2))
+        .route("/{tenant}/.well-known/openid-configuration", get(oauth::openid_v1))
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(oauth::openid_v2))
+        .route("/{tenant}/discovery/keys", get(oauth::jwks_v1))
+        .route("/{tenant}/discovery/v2.0/keys", get(oauth::jwks_v2))
+        .route("/{tenant}/discovery/instance", get(oauth::instance))
+        .route("/{tenant}/userrealm/{upn}", get(oauth::userrealm))
+        // Interactive.
+        .route("/{tenant}/oauth2/authorize", get(pages::authorize_v1))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(pages::authorize_v2))
+        .route("/{tenant}/adminconsent", get(pages::adminconsent_v1))
+        .route("/{tenant}/v2.0/adminconsent", get(pages::adminconsent_v2))
+        .route("/{tenant}/login", post(pages::login))
+        .route("/{tenant}/consent", post(pages::consent))
+        .route("/{tenant}/oauth2/logout", get(pages::logout))
+        .route("/{tenant}/oauth2/v2.0/logout", get(pages::logout))
+        // Management (Graph-shaped).
+        .route("/v1.0/organization", get(graph::organization))
+        .route("/v1.0/users", get(graph::list_users).post(graph::create_user))
+        .route("/v1.0/users/{id}", get(graph::get_user))
+        .route("/v1.0/roleManagement/directory/roleAssignments", post(graph::assign_directory_role))
+        .route("/v1.0/applications", get(graph::list_applications).post(graph::create_application))
+        .route(
+            "/v1.0/applications/{id}",
+            get(graph::get_application).patch(graph::patch_application).delete(graph::delete_application),
+        )
+        .route("/v1.0/applications/{id}/addPassword", post(graph::add_password))
+        .route("/v1.0/applications/{id}/removePassword", post(graph::remove_password))
+        .route("/v1.0/applications/{id}/addApiPermission", post(graph::add_api_permission))
+        .route("/v1.0/applications/{id}/grantAdminConsent", post(graph::grant_admin_consent))
+        .route("/v1.0/servicePrincipals", get(graph::list_service_principals).post(graph::create_service_principal))
+        .route(
+            "/v1.0/servicePrincipals/{id}",
+            get(graph::get_service_principal).delete(graph::delete_service_principal),
+        )
+        .route(
+            "/v1.0/servicePrincipals/{id}/appRoleAssignments",
+            get(graph::list_app_role_assignments).post(graph::create_app_role_assignment),
+        )
+        .route(
+            "/v1.0/servicePrincipals/{id}/appRoleAssignments/{aid}",
+            axum::routing::delete(graph::delete_app_role_assignment),
+        )
+        .route("/v1.0/servicePrincipals/{id}/appRoleAssignedTo", get(graph::list_app_role_assigned_to))
+        .route("/v1.0/oauth2PermissionGrants", get(graph::list_grants).post(graph::create_grant))
+        .route("/v1.0/oauth2PermissionGrants/{id}", axum::routing::delete(graph::delete_grant))
+        // Operator.
+        .route("/palisade/v1/tenants", get(graph::list_tenants).post(graph::create_tenant))
+        .route("/palisade/v1/keys", get(graph::list_keys))
+        .route("/palisade/v1/keys/rotate", post(graph::rotate_keys))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            // Path only: query strings can carry codes and hints that do not belong in logs.
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        }))
+        .with_state(state)
+}
+
+/// Opens the embedded store and key ring, creates TLS material and the first-run directory.
+pub struct Prepared {
+    pub state: AppState,
+    pub tls: TlsPaths,
+    pub tls_setup: TlsSetup,
+    pub first_run: Option<FirstRun>,
+}
+
+pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
+    let tls = TlsPaths::new(&config.data_dir);
+    let tls_setup = palisade_crypto::tls::ensure(&tls, &config.tls_extra_names)?;
+    let backend = Arc::new(SqliteStore::open(&config.data_dir)?);
+    let stores = Stores::from_backend(backend);
+    let keys =
+        Arc::new(KeyRing::open(stores.clone(), Duration::from_secs(config.identity.key_refresh_secs.max(1))).await?);
+    let identity = Identity::new(stores, keys, config.identity.to_identity_config());
+    let op_cert = std::fs::read(&tls.operator_cert)
+        .map_err(|e| ServerError::Tls(format!("{}: {e}", tls.operator_cert.display())))?;
+    identity.ensure_system(&op_cert).await?;
+    let first_run = if config.demo { identity.ensure_demo().await? } else { None };
+    Ok(Prepared { state: AppState { identity }, tls, tls_setup, first_run })
+}
+
+/// A server bound to its listeners.
+pub struct Running {
+    pub addrs: Vec<SocketAddr>,
+    handles: Vec<Handle<SocketAddr>>,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (up to `grace`), and waits.
+    pub async fn shutdown(self, grace: Duration) {
+        for h in &self.handles {
+            h.graceful_shutdown(Some(grace));
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+fn rustls_config(tls: &TlsPaths) -> Result<rustls::ServerConfig, ServerError> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let certs = rustls::pki_types::CertificateDer::pem_file_iter(&tls.server_cert)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| ServerError::Tls(format!("{}: {e}", tls.server_cert.display())))?;
+    use rustls::pki_types::pem::PemObject;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&tls.server_key)
+        .map_err(|e| ServerError::Tls(format!("{}: {e}", tls.server_key.display())))?;
+    let mut cfg = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| ServerError::Tls(e.to_string()))?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
+/// Binds every listen address and starts serving.
+pub async fn start(prepared: &Prepared, listen: &[SocketAddr]) -> Result<Running, ServerError> {
+    let tls = RustlsConfig::from_config(Arc::new(rustls_config(&prepared.tls)?));
+    let app = router(prepared.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut running = Running { addrs: vec![], handles: vec![], tasks: vec![] };
+    for addr in listen {
+        let listener = std::net::TcpListener::bind(addr).map_err(|source| ServerError::Bind { addr: *addr, source })?;
+        listener.set_nonblocking(true).map_err(|source| ServerError::Bind { addr: *addr, source })?;
+        let bound = listener.local_addr().map_err(|source| ServerError::Bind { addr: *addr, source })?;
+        let handle = Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, tls.clone())
+            .map_err(|source| ServerError::Bind { addr: *addr, source })?
+            .handle(handle.clone());
+        let app = app.clone();
+        running.tasks.push(tokio::spawn(async move { server.serve(app).await }));
+        running.handles.push(handle);
+        running.addrs.push(bound);
+    }
+    // Expired codes, refresh tokens, device codes and sessions are purged in the background.
+    let grants = prepared.state.identity.stores.grants.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            match grants.purge_expired(time::OffsetDateTime::now_utc()).await {
+                Ok(n) if n > 0 => tracing::debug!(purged = n, "expired protocol state purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purge of expired protocol state failed"),
+            }
+        }
+    });
+    Ok(running)
+}

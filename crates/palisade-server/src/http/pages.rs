@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use palisade_crypto::{b64, hashing, random};
 use palisade_directory::{BrowserSession, DeviceCodeRecord, Tenant, User};
@@ -251,7 +251,20 @@ fn redirect_with(v: &ValidAuthorize, req: &AuthorizeRequest, params: Vec<(&str, 
     } else {
         '?'
     };
-    Redirect::to(&format!("{}{sep}{encoded}", v.redirect_uri)).into_response()
+    found(&format!("{}{sep}{encoded}", v.redirect_uri))
+}
+
+/// Entra answers with 302 Found, not 303.
+fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        Err(_) => error_page(&AadError::new(
+            50011,
+            "invalid_request",
+            400,
+            "The redirect URI contains characters that cannot be sent in a Location header.",
+        )),
+    }
 }
 
 fn error_redirect(v: &ValidAuthorize, req: &AuthorizeRequest, e: &AadError, extra: Vec<(&str, String)>) -> Response {
@@ -636,7 +649,7 @@ pub async fn logout(
         .get("post_logout_redirect_uri")
         .filter(|u| u.starts_with("https://") || u.starts_with("http://localhost"))
     {
-        Some(u) => Redirect::to(u).into_response(),
+        Some(u) => found(u),
         None => page(
             "Sign out",
             html! { h1 { "You signed out of your account" } p { "It's a good idea to close all browser windows." } },

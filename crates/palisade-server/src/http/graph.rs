@@ -967,3 +967,43 @@ pub async fn rotate_keys(State(s): State<AppState>, c: Caller) -> GResult {
     tracing::info!(kid = %kid, "signing key rotated");
     Ok(created(json!({"kid": kid})))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Graph's alternate-key addressing: `/applications(appId='…')`, `/servicePrincipals(appId='…')`.
+
+fn alternate_key(segment: &str) -> Result<(&str, String), GraphError> {
+    for entity in ["applications", "servicePrincipals"] {
+        if let Some(rest) = segment.strip_prefix(entity) {
+            if rest.starts_with("(appId='") && rest.ends_with("')") {
+                return Ok((entity, rest.to_string()));
+            }
+        }
+    }
+    Err(GraphError::bad_request(format!("Resource not found for the segment '{segment}'.")))
+}
+
+pub async fn alt_get(State(s): State<AppState>, c: Caller, Path(segment): Path<String>) -> GResult {
+    match alternate_key(&segment)? {
+        ("applications", key) => get_application(State(s), c, Path(key)).await,
+        (_, key) => get_service_principal(State(s), c, Path(key)).await,
+    }
+}
+
+pub async fn alt_patch(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(segment): Path<String>,
+    body: Json<ApplicationBody>,
+) -> GResult {
+    match alternate_key(&segment)? {
+        ("applications", key) => patch_application(State(s), c, Path(key), body).await,
+        _ => Err(GraphError::bad_request("PATCH of service principals is not supported.").into()),
+    }
+}
+
+pub async fn alt_delete(State(s): State<AppState>, c: Caller, Path(segment): Path<String>) -> GResult {
+    match alternate_key(&segment)? {
+        ("applications", key) => delete_application(State(s), c, Path(key)).await,
+        (_, key) => delete_service_principal(State(s), c, Path(key)).await,
+    }
+}

@@ -219,6 +219,11 @@ fn portal_steps_from_the_cli_and_no_secret_in_clear() {
     ]);
     assert!(err.contains("Known:") && err.contains("Alert.Read.All"), "{err}");
 
+    // An operator consents a multi-tenant app (registered in Contoso) in the customer's tenant.
+    let consent_b = s.cli(&["app", "consent", "--tenant", "fabrikam.onmicrosoft.com", "--app", &app_id]);
+    assert_eq!(consent_b["appRolesGranted"], serde_json::json!(["Alert.Read.All"]));
+    assert_eq!(consent_b["createdServicePrincipal"], true);
+
     // Use the credentials: the secret, the admin's password (ROPC through a public client), a wrong password.
     let http = s.http();
     let (st, b) = token(
@@ -233,6 +238,21 @@ fn portal_steps_from_the_cli_and_no_secret_in_clear() {
         ],
     );
     assert_eq!(st, 200, "{b}");
+    let fab_id = fab["id"].as_str().unwrap();
+    let (st_b, b_fab) = token(
+        &http,
+        &s.base,
+        fab_id,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &app_id),
+            ("client_secret", &secret),
+            ("scope", "https://api.securitycenter.microsoft.com/.default"),
+        ],
+    );
+    assert_eq!(st_b, 200, "{b_fab}");
+    let decoded_fab = s.cli(&["token", "decode", b_fab["access_token"].as_str().unwrap()]);
+    assert_eq!(decoded_fab["claims"]["tid"], fab_id);
     let decoded = s.cli(&["token", "decode", b["access_token"].as_str().unwrap()]);
     assert_eq!(decoded["signature"], "verified");
     assert_eq!(decoded["claims"]["roles"], serde_json::json!(["Alert.Read.All"]));

@@ -14,4 +14,6 @@ pub mod store;
 
 pub use model::*;
 pub use roles::DirectoryRole;
-pub use store::{DirectoryStore, GrantStore, KeyStore, StoreError, StoreResult, Stores};
+pub use store::{
+    ClientCredentialsContext, DirectoryStore, GrantStore, KeyStore, StoreError, StoreResult, Stores, TenantRef,
+};

@@ -83,6 +83,49 @@ pub trait DirectoryStore: Send + Sync {
         client_sp_id: Uuid,
     ) -> StoreResult<Vec<OAuth2PermissionGrant>>;
     async fn delete_oauth2_grant(&self, tenant: Uuid, id: Uuid) -> StoreResult<()>;
+
+    /// Everything client-credentials issuance reads, in one round trip: it is the hot path, and
+    /// a backend should answer it with one hop (SQLite: one blocking call; PostgreSQL: one query).
+    /// The default composes the calls above.
+    async fn client_credentials_context(
+        &self,
+        tenant: &TenantRef,
+        client_app_id: Uuid,
+        resource_app_id: Uuid,
+    ) -> StoreResult<ClientCredentialsContext> {
+        let tenant = match tenant {
+            TenantRef::Id(id) => self.tenant(*id).await?,
+            TenantRef::Domain(d) => self.tenant_by_domain(d).await?,
+        };
+        let Some(t) = tenant.clone() else { return Ok(ClientCredentialsContext::default()) };
+        let client = self.application_by_app_id(client_app_id).await?;
+        let client_sp = self.service_principal_by_app_id(t.id, client_app_id).await?;
+        let resource_sp = self.service_principal_by_app_id(t.id, resource_app_id).await?;
+        let client_role_assignments = match &client_sp {
+            Some(sp) => self.app_role_assignments_of(t.id, sp.id).await?,
+            None => vec![],
+        };
+        Ok(ClientCredentialsContext { tenant, client, client_sp, resource_sp, client_role_assignments })
+    }
+}
+
+/// A tenant named by id or verified domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantRef {
+    Id(Uuid),
+    Domain(String),
+}
+
+/// What [`DirectoryStore::client_credentials_context`] returns; `None`s are for the caller to
+/// turn into the right AADSTS error.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCredentialsContext {
+    pub tenant: Option<Tenant>,
+    pub client: Option<Application>,
+    pub client_sp: Option<ServicePrincipal>,
+    pub resource_sp: Option<ServicePrincipal>,
+    /// All app-role assignments held by the client's service principal in the tenant.
+    pub client_role_assignments: Vec<AppRoleAssignment>,
 }
 
 /// Short-lived protocol state shared by every identity node.

@@ -327,6 +327,12 @@ impl Identity {
         kind: Option<PermissionKind>,
     ) -> GraphResult<Application> {
         let res = self.find_api(tenant, api).await?;
+        // Microsoft's own pages spell some permissions wrongly; accept those spellings.
+        let permission = match permission.to_ascii_lowercase().as_str() {
+            "incidents.read.all" => "Incident.Read.All",
+            "incidents.readwrite.all" => "Incident.ReadWrite.All",
+            _ => permission,
+        };
         let role =
             res.app_role_by_value(permission).filter(|r| r.allowed_member_types.iter().any(|m| m == "Application"));
         let scope = res.scope_by_value(permission);

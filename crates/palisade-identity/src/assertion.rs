@@ -119,13 +119,13 @@ pub fn verify(
             now_f as i64, exp as i64
         )));
     }
-    if let Some(nbf) = claim_time(&claims["nbf"]) {
-        if nbf - SKEW_SECS > now_f {
-            return Err(errors::assertion_not_valid_now(&format!(
-                "Current time: {}, assertion valid from: {}.",
-                now_f as i64, nbf as i64
-            )));
-        }
+    if let Some(nbf) = claim_time(&claims["nbf"])
+        && nbf - SKEW_SECS > now_f
+    {
+        return Err(errors::assertion_not_valid_now(&format!(
+            "Current time: {}, assertion valid from: {}.",
+            now_f as i64, nbf as i64
+        )));
     }
     if cred.end_date_time < now || cred.start_date_time > now + time::Duration::minutes(5) {
         return Err(AadError::new(

@@ -62,10 +62,10 @@ impl Identity {
                 None => return Err(errors::no_reply_address(&client.app_id.to_string())),
             },
         };
-        if let Some(scope) = req.param("scope") {
-            if req.version == EndpointVersion::V2 {
-                scopes::parse_v2(scope)?;
-            }
+        if let Some(scope) = req.param("scope")
+            && req.version == EndpointVersion::V2
+        {
+            scopes::parse_v2(scope)?;
         }
         Ok(ValidAuthorize { segment, tenant, client, redirect_uri, redirect_uri_sent: sent })
     }
@@ -79,15 +79,16 @@ impl Identity {
         user: &User,
         auth_time: OffsetDateTime,
     ) -> Result<String, AadError> {
-        if let Some(m) = req.param("code_challenge_method") {
-            if !m.eq_ignore_ascii_case("S256") && !m.eq_ignore_ascii_case("plain") {
-                return Err(AadError::new(
-                    50137,
-                    "invalid_request",
-                    400,
-                    format!("The code_challenge_method '{m}' is not supported; use S256 or plain."),
-                ));
-            }
+        if let Some(m) = req.param("code_challenge_method")
+            && !m.eq_ignore_ascii_case("S256")
+            && !m.eq_ignore_ascii_case("plain")
+        {
+            return Err(AadError::new(
+                50137,
+                "invalid_request",
+                400,
+                format!("The code_challenge_method '{m}' is not supported; use S256 or plain."),
+            ));
         }
         let code = format!("1.A{}", random::opaque_token());
         let grant = UserGrant {

@@ -23,6 +23,42 @@ pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_cod
 
 static RESOURCE_APPS: LazyLock<Vec<Application>> = LazyLock::new(catalog::resource_applications);
 
+/// First-party application objects are not clients, except Palisade's operator.
+fn usable_client(a: &Application) -> bool {
+    a.tenant_id != catalog::SYSTEM_TENANT_ID || a.app_id == catalog::PALISADE_OPERATOR_APP_ID
+}
+
+/// The client's service principal in the token's tenant must exist and be enabled.
+fn check_client_sp(
+    sp: Option<ServicePrincipal>,
+    app: &Application,
+    tenant: &Tenant,
+) -> Result<ServicePrincipal, AadError> {
+    match sp {
+        Some(sp) if sp.account_enabled => Ok(sp),
+        Some(_) => Err(AadError::new(
+            7000112,
+            "unauthorized_client",
+            400,
+            format!("Application '{}'({}) is disabled.", app.app_id, app.display_name),
+        )),
+        None => {
+            let mut e = errors::app_not_found(&app.app_id.to_string(), &tenant.id.to_string());
+            if app.sign_in_audience.is_multi_tenant() {
+                e = e.with_hint(format!(
+                    "An administrator of '{}' must consent first: open /common/oauth2/authorize?prompt=consent&client_id={}&response_type=code&sso_reload=true and sign in as that tenant's Global Administrator.",
+                    tenant.default_domain, app.app_id
+                ));
+            } else if app.tenant_id != tenant.id {
+                e = e.with_hint(
+                    "The application is single-tenant (AzureADMyOrg); make it multi-tenant to use it in other tenants.",
+                );
+            }
+            Err(e)
+        }
+    }
+}
+
 /// A parsed token request.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
@@ -135,9 +171,11 @@ impl Identity {
     pub async fn token(&self, ctx: &RequestContext, req: &TokenRequest) -> Result<TokenResponse, AadError> {
         let grant_type = req.require("grant_type")?;
         let segment = TenantSegment::parse(&req.tenant)?;
+        if grant_type == "client_credentials" {
+            return self.client_credentials(ctx, req, &segment).await;
+        }
         let tenant = segment.resolve(&self.stores).await?;
         match grant_type {
-            "client_credentials" => self.client_credentials(ctx, req, &segment, tenant).await,
             "password" => self.password(ctx, req, &segment, tenant).await,
             "authorization_code" => self.authorization_code(ctx, req, tenant).await,
             "refresh_token" => self.refresh(ctx, req, tenant).await,
@@ -159,27 +197,7 @@ impl Identity {
     }
 
     async fn client_sp(&self, app: &Application, tenant: &Tenant) -> Result<ServicePrincipal, AadError> {
-        match self.stores.directory.service_principal_by_app_id(tenant.id, app.app_id).await? {
-            Some(sp) if sp.account_enabled => Ok(sp),
-            Some(_) => Err(AadError::new(
-                7000112,
-                "unauthorized_client",
-                400,
-                format!("Application '{}'({}) is disabled.", app.app_id, app.display_name),
-            )),
-            None => {
-                let mut e = errors::app_not_found(&app.app_id.to_string(), &tenant.id.to_string());
-                if app.sign_in_audience.is_multi_tenant() {
-                    e = e.with_hint(format!(
-                        "An administrator of '{}' must consent first: open /common/oauth2/authorize?prompt=consent&client_id={}&response_type=code&sso_reload=true and sign in as that tenant's Global Administrator.",
-                        tenant.default_domain, app.app_id
-                    ));
-                } else if app.tenant_id != tenant.id {
-                    e = e.with_hint("The application is single-tenant (AzureADMyOrg); make it multi-tenant to use it in other tenants.");
-                }
-                Err(e)
-            }
-        }
+        check_client_sp(self.stores.directory.service_principal_by_app_id(tenant.id, app.app_id).await?, app, tenant)
     }
 
     /// Token-endpoint URLs a client assertion may name as `aud`.
@@ -218,11 +236,11 @@ impl Identity {
                 if RESOURCE_APPS.iter().any(|a| a.app_id == sp.app_id) {
                     continue;
                 }
-                if let Some(a) = self.stores.directory.application_by_app_id(sp.app_id).await? {
-                    if a.answers_to(identifier) {
-                        found = Some(a);
-                        break;
-                    }
+                if let Some(a) = self.stores.directory.application_by_app_id(sp.app_id).await?
+                    && a.answers_to(identifier)
+                {
+                    found = Some(a);
+                    break;
                 }
             }
             found
@@ -238,48 +256,74 @@ impl Identity {
         ctx: &RequestContext,
         req: &TokenRequest,
         segment: &TenantSegment,
-        tenant: Option<Tenant>,
     ) -> Result<TokenResponse, AadError> {
         let client_id = req.client_id()?;
-        let client = self.client_app(client_id, &segment.as_path()).await?;
-        let tenant = match tenant {
-            Some(t) => t,
-            None if *segment == TenantSegment::Consumers => return Err(errors::grant_not_on_common()),
-            // Entra issues for "an unspecified tenant" on the aliases; the home tenant is the honest choice.
-            None => self
-                .stores
-                .directory
-                .tenant(client.tenant_id)
-                .await?
-                .ok_or_else(|| errors::tenant_not_found(&segment.as_path()))?,
-        };
-        let client_sp = self.client_sp(&client, &tenant).await?;
-        let now = OffsetDateTime::now_utc();
-        let auds = self.assertion_audiences(ctx, &req.tenant, Some(&tenant));
-        let auth = client_auth::authenticate(&client, &req.credentials(), true, &auds, now)?;
-
-        let (identifier, audience) = match req.version {
-            EndpointVersion::V1 => {
-                let r = req.require("resource")?;
-                (r.to_string(), r.to_string())
-            }
+        // The resource parameter is checked for form before anything is looked up.
+        let identifier = match req.version {
+            EndpointVersion::V1 => req.require("resource")?.to_string(),
             EndpointVersion::V2 => {
                 let scope = req.require("scope")?.trim();
                 if scope.split_whitespace().count() > 1 {
                     return Err(errors::invalid_scope(scope));
                 }
-                let Some(res) = scope.strip_suffix("/.default") else {
-                    return Err(errors::default_scope_required(scope));
-                };
-                (res.to_string(), res.to_string())
+                scope.strip_suffix("/.default").ok_or_else(|| errors::default_scope_required(scope))?.to_string()
             }
         };
-        let (resource, resource_sp) = self.resolve_resource(&tenant, &identifier).await?;
-        let roles: Vec<String> = self
-            .stores
-            .directory
-            .app_role_assignments_of(tenant.id, client_sp.id)
-            .await?
+        let client_uuid =
+            Uuid::parse_str(client_id).map_err(|_| errors::app_not_found(client_id, &segment.as_path()))?;
+        let tenant_ref = match segment {
+            TenantSegment::Id(id) => Some(TenantRef::Id(*id)),
+            TenantSegment::Domain(d) => Some(TenantRef::Domain(d.clone())),
+            _ => None,
+        };
+        let catalog_resource = RESOURCE_APPS.iter().find(|a| a.answers_to(&identifier));
+        // Hot path: a named tenant and a first-party resource need one store round trip.
+        let (tenant, client, client_sp, resource, resource_sp, assignments) = match (tenant_ref, catalog_resource) {
+            (Some(tr), Some(res)) => {
+                let c = self.stores.directory.client_credentials_context(&tr, client_uuid, res.app_id).await?;
+                let tenant =
+                    c.tenant.filter(|t| !t.is_system).ok_or_else(|| errors::tenant_not_found(&segment.as_path()))?;
+                let client = c
+                    .client
+                    .filter(usable_client)
+                    .ok_or_else(|| errors::app_not_found(client_id, &segment.as_path()))?;
+                let client_sp = check_client_sp(c.client_sp, &client, &tenant)?;
+                (tenant, client, client_sp, res.clone(), c.resource_sp, c.client_role_assignments)
+            }
+            _ => {
+                let tenant = segment.resolve(&self.stores).await?;
+                let client = self.client_app(client_id, &segment.as_path()).await?;
+                let tenant = match tenant {
+                    Some(t) => t,
+                    None if *segment == TenantSegment::Consumers => return Err(errors::grant_not_on_common()),
+                    // Entra issues for "an unspecified tenant" on the aliases; the home tenant is the honest choice.
+                    None => self
+                        .stores
+                        .directory
+                        .tenant(client.tenant_id)
+                        .await?
+                        .ok_or_else(|| errors::tenant_not_found(&segment.as_path()))?,
+                };
+                let client_sp = self.client_sp(&client, &tenant).await?;
+                let resolved = self.resolve_resource(&tenant, &identifier).await;
+                let (resource, resource_sp) = match resolved {
+                    Ok((r, sp)) => (r, Some(sp)),
+                    Err(e) => {
+                        // Authenticate first: an unauthenticated caller learns nothing about resources.
+                        let auds = self.assertion_audiences(ctx, &req.tenant, Some(&tenant));
+                        client_auth::authenticate(&client, &req.credentials(), true, &auds, OffsetDateTime::now_utc())?;
+                        return Err(e);
+                    }
+                };
+                let assignments = self.stores.directory.app_role_assignments_of(tenant.id, client_sp.id).await?;
+                (tenant, client, client_sp, resource, resource_sp, assignments)
+            }
+        };
+        let now = OffsetDateTime::now_utc();
+        let auds = self.assertion_audiences(ctx, &req.tenant, Some(&tenant));
+        let auth = client_auth::authenticate(&client, &req.credentials(), true, &auds, now)?;
+        let resource_sp = resource_sp.ok_or_else(|| errors::resource_not_found(&identifier, &tenant.id.to_string()))?;
+        let roles: Vec<String> = assignments
             .into_iter()
             .filter(|a| a.resource_id == resource_sp.id)
             .filter_map(|a| resource.app_role(a.app_role_id).filter(|r| r.is_enabled).map(|r| r.value.clone()))
@@ -290,7 +334,7 @@ impl Identity {
             &AccessTokenSpec {
                 tenant_id: tenant.id,
                 resource: &resource,
-                requested_audience: &audience,
+                requested_audience: &identifier,
                 client: &client,
                 client_auth: auth,
                 subject: Subject::App { client_sp_id: client_sp.id },
@@ -629,18 +673,18 @@ impl Identity {
         let client_sp = self.client_sp(&client, &tenant).await?;
         let auds = self.assertion_audiences(ctx, &req.tenant, Some(&tenant));
         let auth = client_auth::authenticate(&client, &req.credentials(), false, &auds, OffsetDateTime::now_utc())?;
-        if let Some(expected) = &grant.redirect_uri {
-            if req.param("redirect_uri") != Some(expected.as_str()) {
-                return Err(AadError::new(
-                    500112,
-                    "invalid_grant",
-                    400,
-                    format!(
-                        "The reply url '{}' does not match the reply url '{expected}' provided when requesting Authorization code.",
-                        req.param("redirect_uri").unwrap_or("")
-                    ),
-                ));
-            }
+        if let Some(expected) = &grant.redirect_uri
+            && req.param("redirect_uri") != Some(expected.as_str())
+        {
+            return Err(AadError::new(
+                500112,
+                "invalid_grant",
+                400,
+                format!(
+                    "The reply url '{}' does not match the reply url '{expected}' provided when requesting Authorization code.",
+                    req.param("redirect_uri").unwrap_or("")
+                ),
+            ));
         }
         if let Some(challenge) = &grant.code_challenge {
             let verifier = req.param("code_verifier").ok_or_else(errors::pkce_mismatch)?;

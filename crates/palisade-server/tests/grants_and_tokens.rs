@@ -45,6 +45,7 @@ async fn client_credentials_v1_and_v2_shapes_and_claims() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["cache-control"], "no-store, no-cache");
     assert_eq!(r.headers()["pragma"], "no-cache");
+    assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
     let v2: Value = r.json().await.unwrap();
     assert_eq!(v2["token_type"], "Bearer");
     assert_eq!(v2["expires_in"], 3599);

@@ -199,10 +199,23 @@ async fn graph_api_permissions_and_isolation() {
     )
     .await;
     assert_eq!(st, StatusCode::OK);
+    // The M365D page's spelling "Incidents.Read.All" is tolerated.
+    let (st, b) = call(
+        &s,
+        M::POST,
+        &format!("/v1.0/applications/{obj}/addApiPermission"),
+        Some(&admin_token),
+        Some(json!({"api": "Microsoft Threat Protection", "permission": "Incidents.Read.All", "type": "application"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
     let (st, out) =
         call(&s, M::POST, &format!("/v1.0/applications/{obj}/grantAdminConsent"), Some(&admin_token), None).await;
     assert_eq!(st, StatusCode::OK, "{out}");
-    assert_eq!(out["appRolesGranted"], json!(["Alert.Read.All"]));
+    let mut granted: Vec<&str> =
+        out["appRolesGranted"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    granted.sort();
+    assert_eq!(granted, vec!["Alert.Read.All", "Incident.Read.All"]);
 
     // Users: a generated password is returned once.
     let (st, u) = call(&s, M::POST, "/v1.0/users", Some(&admin_token), Some(json!({"userPrincipalName": format!("bob@{}", a.default_domain), "displayName": "Bob", "palisadeDirectoryRoles": ["Security Reader"]}))).await;

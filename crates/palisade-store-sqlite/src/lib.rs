@@ -32,10 +32,10 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 }
 
 fn map_sql(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
-        if f.code == rusqlite::ErrorCode::ConstraintViolation {
-            return StoreError::Conflict(msg.clone().unwrap_or_else(|| "uniqueness constraint".into()));
-        }
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e
+        && f.code == rusqlite::ErrorCode::ConstraintViolation
+    {
+        return StoreError::Conflict(msg.clone().unwrap_or_else(|| "uniqueness constraint".into()));
     }
     backend(e)
 }
@@ -281,8 +281,58 @@ fn consent_type_str(c: ConsentType) -> &'static str {
     }
 }
 
+fn one_sp(c: &Connection, tenant: Uuid, app_id: Uuid) -> StoreResult<Option<ServicePrincipal>> {
+    Ok(docs(
+        c,
+        "SELECT doc FROM service_principals WHERE tenant_id = ?1 AND app_id = ?2",
+        &[&tenant.to_string(), &app_id.to_string()],
+        tenant,
+        set_sp_tenant,
+    )?
+    .pop())
+}
+
 #[async_trait]
 impl DirectoryStore for SqliteStore {
+    async fn client_credentials_context(
+        &self,
+        tenant: &TenantRef,
+        client_app_id: Uuid,
+        resource_app_id: Uuid,
+    ) -> StoreResult<ClientCredentialsContext> {
+        let tenant = tenant.clone();
+        self.run(move |c| {
+            let (sql, key) = match &tenant {
+                TenantRef::Id(id) => (format!("SELECT {TENANT_COLS} FROM tenants WHERE id = ?1"), id.to_string()),
+                TenantRef::Domain(d) => {
+                    (format!("SELECT {TENANT_COLS} FROM tenants WHERE default_domain = ?1"), d.clone())
+                }
+            };
+            let t = c
+                .prepare_cached(&sql)
+                .map_err(backend)?
+                .query_row(params![key], read_tenant)
+                .optional()
+                .map_err(backend)?;
+            let Some(t) = t else { return Ok(ClientCredentialsContext::default()) };
+            let client = query_apps(c, "app_id = ?1", &[&client_app_id.to_string()])?.pop();
+            let client_sp = one_sp(c, t.id, client_app_id)?;
+            let resource_sp = one_sp(c, t.id, resource_app_id)?;
+            let client_role_assignments = match &client_sp {
+                Some(sp) => docs(
+                    c,
+                    "SELECT doc FROM app_role_assignments WHERE tenant_id = ?1 AND principal_id = ?2 ORDER BY rowid",
+                    &[&t.id.to_string(), &sp.id.to_string()],
+                    t.id,
+                    set_ara_tenant,
+                )?,
+                None => vec![],
+            };
+            Ok(ClientCredentialsContext { tenant: Some(t), client, client_sp, resource_sp, client_role_assignments })
+        })
+        .await
+    }
+
     async fn create_tenant(&self, t: &Tenant) -> StoreResult<()> {
         let t = t.clone();
         self.run(move |c| {

@@ -167,3 +167,73 @@ async fn oauth2_grant_upsert_replaces_scope() {
     assert_eq!(all[0].scope, "Alert.Read Machine.Read");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn client_credentials_context_is_tenant_scoped() {
+    let dir = tmp();
+    let s = SqliteStore::open(&dir).unwrap();
+    let (a, b) = (tenant("Epsilon"), tenant("Zeta"));
+    s.create_tenant(&a).await.unwrap();
+    s.create_tenant(&b).await.unwrap();
+    let mut app = catalog::windows_defender_atp();
+    app.id = Uuid::new_v4();
+    app.app_id = Uuid::new_v4();
+    app.tenant_id = a.id;
+    s.create_application(a.id, &app).await.unwrap();
+    let sp = |t: &Tenant, app_id: Uuid| ServicePrincipal {
+        id: Uuid::new_v4(),
+        tenant_id: t.id,
+        app_id,
+        display_name: "sp".into(),
+        app_owner_organization_id: a.id,
+        account_enabled: true,
+        app_role_assignment_required: false,
+        service_principal_type: "Application".into(),
+        created_date_time: OffsetDateTime::now_utc(),
+    };
+    let (client_sp, res_sp) = (sp(&a, app.app_id), sp(&a, catalog::WINDOWS_DEFENDER_ATP_APP_ID));
+    s.create_service_principal(a.id, &client_sp).await.unwrap();
+    s.create_service_principal(a.id, &res_sp).await.unwrap();
+    let asg = AppRoleAssignment {
+        id: Uuid::new_v4(),
+        tenant_id: a.id,
+        principal_id: client_sp.id,
+        principal_type: PrincipalType::ServicePrincipal,
+        principal_display_name: "c".into(),
+        resource_id: res_sp.id,
+        resource_display_name: "r".into(),
+        app_role_id: Uuid::new_v4(),
+        created_date_time: OffsetDateTime::now_utc(),
+    };
+    s.add_app_role_assignment(a.id, &asg).await.unwrap();
+
+    let c = s
+        .client_credentials_context(
+            &TenantRef::Domain(a.default_domain.clone()),
+            app.app_id,
+            catalog::WINDOWS_DEFENDER_ATP_APP_ID,
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.tenant.unwrap().id, a.id);
+    assert_eq!(c.client.unwrap().app_id, app.app_id);
+    assert_eq!(c.client_sp.unwrap().id, client_sp.id);
+    assert_eq!(c.resource_sp.unwrap().id, res_sp.id);
+    assert_eq!(c.client_role_assignments.len(), 1);
+    // From tenant B the application exists (global by appId) but nothing tenant-owned does.
+    let c = s
+        .client_credentials_context(&TenantRef::Id(b.id), app.app_id, catalog::WINDOWS_DEFENDER_ATP_APP_ID)
+        .await
+        .unwrap();
+    assert_eq!(c.tenant.unwrap().id, b.id);
+    assert!(c.client.is_some());
+    assert!(c.client_sp.is_none() && c.resource_sp.is_none() && c.client_role_assignments.is_empty());
+    assert!(
+        s.client_credentials_context(&TenantRef::Id(Uuid::new_v4()), app.app_id, app.app_id)
+            .await
+            .unwrap()
+            .tenant
+            .is_none()
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -25,6 +25,7 @@ impl AadResponse {
 
 pub fn no_store(resp: &mut Response) {
     let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
     h.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
     h.insert("pragma", HeaderValue::from_static("no-cache"));
     h.insert("expires", HeaderValue::from_static("-1"));

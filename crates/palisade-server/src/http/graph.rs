@@ -635,15 +635,23 @@ pub async fn add_api_permission(
 /// Palisade action: the portal's "Grant admin consent for {tenant}".
 pub async fn grant_admin_consent(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> GResult {
     c.require(&["AppRoleAssignment.ReadWrite.All", "Directory.ReadWrite.All"], &["Directory.AccessAsUser.All"])?;
-    if let Some(u) = &c.user {
-        if !u.can_consent_app_roles() {
-            return Err(GraphError::forbidden(
-                "Only a Global Administrator or Privileged Role Administrator can grant tenant-wide consent.",
-            )
-            .into());
-        }
+    if let Some(u) = &c.user
+        && !u.can_consent_app_roles()
+    {
+        return Err(GraphError::forbidden(
+            "Only a Global Administrator or Privileged Role Administrator can grant tenant-wide consent.",
+        )
+        .into());
     }
-    let app = s.identity.find_application(&c.tenant, app_key(&id)).await?;
+    // An app registered in this tenant, or a multi-tenant app from elsewhere (what a customer's
+    // admin consents to).
+    let app = match s.identity.find_application(&c.tenant, app_key(&id)).await {
+        Ok(a) => a,
+        Err(e) => match s.identity.client_app(app_key(&id), &c.tenant.id.to_string()).await {
+            Ok(a) if a.sign_in_audience.is_multi_tenant() => a,
+            _ => return Err(e.into()),
+        },
+    };
     let perms = s.identity.requested_permissions(&app, None).await.map_err(GraphError::from)?;
     let out =
         s.identity.grant_admin_consent(&c.tenant, &app, &perms, c.user.as_ref()).await.map_err(GraphError::from)?;
@@ -973,10 +981,11 @@ pub async fn rotate_keys(State(s): State<AppState>, c: Caller) -> GResult {
 
 fn alternate_key(segment: &str) -> Result<(&str, String), GraphError> {
     for entity in ["applications", "servicePrincipals"] {
-        if let Some(rest) = segment.strip_prefix(entity) {
-            if rest.starts_with("(appId='") && rest.ends_with("')") {
-                return Ok((entity, rest.to_string()));
-            }
+        if let Some(rest) = segment.strip_prefix(entity)
+            && rest.starts_with("(appId='")
+            && rest.ends_with("')")
+        {
+            return Ok((entity, rest.to_string()));
         }
     }
     Err(GraphError::bad_request(format!("Resource not found for the segment '{segment}'.")))

@@ -48,6 +48,7 @@ fn json_no_store(v: Value) -> Response {
 /// Discovery documents are cacheable and CORS-open, as Entra serves them.
 fn json_discovery(v: Value) -> Response {
     let mut r = (StatusCode::OK, Json(v)).into_response();
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
     r.headers_mut().insert("cache-control", HeaderValue::from_static("max-age=86400, private"));
     r.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
     r

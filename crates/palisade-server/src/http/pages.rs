@@ -367,10 +367,10 @@ async fn complete(
     match it {
         Interaction::AdminConsent { v: ver, .. } => {
             let mut p = vec![("admin_consent", "True".to_string()), ("tenant", s.tenant.id.to_string())];
-            if *ver == 2 {
-                if let Some(scope) = req.param("scope") {
-                    p.push(("scope", scope.to_string()));
-                }
+            if *ver == 2
+                && let Some(scope) = req.param("scope")
+            {
+                p.push(("scope", scope.to_string()));
             }
             redirect_with(v, req, p)
         }
@@ -578,7 +578,7 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: By
         ));
     }
     let accept = form.get("decision").map(String::as_str) == Some("accept");
-    let org = form.get("org").is_some();
+    let org = form.contains_key("org");
     let id = &state.identity;
     if let Interaction::Device { user_code } = &it {
         let Ok(Some((hash, rec))) = id.pending_device_code(user_code).await else {

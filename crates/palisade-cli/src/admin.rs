@@ -631,10 +631,10 @@ pub async fn app(cfg: &Config, cmd: &AppCmd, out: &Out) -> Result<()> {
             let c = Client::new(cfg, &t.conn)?;
             let tenant = c.tenant(t.tenant.as_deref()).await?;
             let mut cred = json!({"displayName": description});
-            if let Some(d) = expires_in_days {
-                let end = time::OffsetDateTime::now_utc() + time::Duration::days(*d);
-                cred["endDateTime"] = json!(end.format(&time::format_description::well_known::Rfc3339)?);
-            }
+            // The portal's recommended 180 days unless told otherwise (Graph alone would give 2 years).
+            let days = expires_in_days.unwrap_or(palisade_identity::admin::RECOMMENDED_SECRET_LIFETIME_DAYS);
+            let end = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+            cred["endDateTime"] = json!(end.format(&time::format_description::well_known::Rfc3339)?);
             let a = c.call(&tid(&tenant), Method::GET, &format!("/v1.0/applications/{app}"), None).await?;
             let r = c
                 .call(

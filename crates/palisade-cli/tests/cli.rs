@@ -172,6 +172,10 @@ fn portal_steps_from_the_cli_and_no_secret_in_clear() {
     let sec = s.cli(&["app", "secret", "add", "--app", &app_id, "--description", "ci"]);
     let secret = sec["passwordCredential"]["secretText"].as_str().unwrap().to_string();
     assert_eq!(secret.len(), 40);
+    // The CLI follows the portal's recommended 180 days.
+    let end = sec["passwordCredential"]["endDateTime"].as_str().unwrap();
+    let end = time::OffsetDateTime::parse(end, &time::format_description::well_known::Rfc3339).unwrap();
+    assert_eq!((end - time::OffsetDateTime::now_utc()).whole_days(), 179);
     let show = s.cli(&["app", "show", "--app", &app_id]);
     assert_eq!(show["application"]["passwordCredentials"][0]["secretText"], Value::Null);
     let link = s.cli(&["app", "consent-link", "--app", &app_id]);

@@ -92,8 +92,10 @@ pub struct NewApplication {
     pub create_service_principal: bool,
 }
 
-/// Secret lifetime the portal recommends (180 days) when none is given.
-pub const DEFAULT_SECRET_LIFETIME: Duration = Duration::days(180);
+/// Lifetime of a secret created through Graph's `addPassword` without `endDateTime` (2 years).
+pub const DEFAULT_SECRET_LIFETIME: Duration = Duration::days(730);
+/// The lifetime the portal recommends, which the CLI uses when none is given.
+pub const RECOMMENDED_SECRET_LIFETIME_DAYS: i64 = 180;
 /// Entra's cap on client-secret lifetime.
 pub const MAX_SECRET_LIFETIME: Duration = Duration::days(730);
 

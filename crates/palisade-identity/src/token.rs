@@ -362,6 +362,22 @@ impl Identity {
         })
     }
 
+    /// The client of a user flow in `tenant`: registered there, and authenticated if it is
+    /// confidential (public clients present nothing).
+    async fn user_flow_client(
+        &self,
+        ctx: &RequestContext,
+        req: &TokenRequest,
+        tenant: &Tenant,
+        client_id: &str,
+    ) -> Result<(Application, ServicePrincipal, ClientAuthMethod), AadError> {
+        let client = self.client_app(client_id, &tenant.id.to_string()).await?;
+        let client_sp = self.client_sp(&client, tenant).await?;
+        let auds = self.assertion_audiences(ctx, &req.tenant, Some(tenant));
+        let auth = client_auth::authenticate(&client, &req.credentials(), false, &auds, OffsetDateTime::now_utc())?;
+        Ok((client, client_sp, auth))
+    }
+
     /// Checks a user's password with smart lockout. Shared by ROPC and the sign-in page.
     pub async fn check_password(&self, tenant: &Tenant, username: &str, password: &str) -> Result<User, AadError> {
         let user = self
@@ -439,10 +455,7 @@ impl Identity {
             EndpointVersion::V2 => ResourceAsk::V2 { scopes: scopes::parse_v2(req.require("scope")?)? },
         };
         let tenant = self.tenant_for_user(segment, tenant, username).await?;
-        let client = self.client_app(client_id, &tenant.id.to_string()).await?;
-        let client_sp = self.client_sp(&client, &tenant).await?;
-        let auds = self.assertion_audiences(ctx, &req.tenant, Some(&tenant));
-        let auth = client_auth::authenticate(&client, &req.credentials(), false, &auds, OffsetDateTime::now_utc())?;
+        let (client, client_sp, auth) = self.user_flow_client(ctx, req, &tenant, client_id).await?;
         let user = self.check_password(&tenant, username, password).await?;
         let remembered = match &ask {
             ResourceAsk::V1 { resource } => resource.to_string(),
@@ -669,10 +682,7 @@ impl Identity {
             return Err(errors::invalid_grant_code());
         }
         let tenant = self.grant_tenant(tenant, grant.tenant_id).await?;
-        let client = self.client_app(client_id, &tenant.id.to_string()).await?;
-        let client_sp = self.client_sp(&client, &tenant).await?;
-        let auds = self.assertion_audiences(ctx, &req.tenant, Some(&tenant));
-        let auth = client_auth::authenticate(&client, &req.credentials(), false, &auds, OffsetDateTime::now_utc())?;
+        let (client, client_sp, auth) = self.user_flow_client(ctx, req, &tenant, client_id).await?;
         if let Some(expected) = &grant.redirect_uri
             && req.param("redirect_uri") != Some(expected.as_str())
         {
@@ -750,10 +760,7 @@ impl Identity {
             return Err(errors::invalid_grant_code());
         }
         let tenant = self.grant_tenant(tenant, grant.tenant_id).await?;
-        let client = self.client_app(client_id, &tenant.id.to_string()).await?;
-        let client_sp = self.client_sp(&client, &tenant).await?;
-        let auds = self.assertion_audiences(ctx, &req.tenant, Some(&tenant));
-        let auth = client_auth::authenticate(&client, &req.credentials(), false, &auds, OffsetDateTime::now_utc())?;
+        let (client, client_sp, auth) = self.user_flow_client(ctx, req, &tenant, client_id).await?;
         let user =
             self.stores.directory.user(tenant.id, grant.user_id).await?.ok_or_else(errors::invalid_grant_code)?;
         if !user.account_enabled {
@@ -880,10 +887,7 @@ impl Identity {
         };
         self.stores.grants.delete_device_code(&hash).await?;
         let tenant = self.stores.directory.tenant(grant.tenant_id).await?.ok_or_else(errors::device_bad_code)?;
-        let client = self.client_app(client_id, &tenant.id.to_string()).await?;
-        let client_sp = self.client_sp(&client, &tenant).await?;
-        let auds = self.assertion_audiences(ctx, &req.tenant, Some(&tenant));
-        let auth = client_auth::authenticate(&client, &req.credentials(), false, &auds, now)?;
+        let (client, client_sp, auth) = self.user_flow_client(ctx, req, &tenant, client_id).await?;
         let user = self.stores.directory.user(tenant.id, grant.user_id).await?.ok_or_else(errors::device_bad_code)?;
         let ask = match &rec.resource {
             Some(r) => ResourceAsk::V1 { resource: r },

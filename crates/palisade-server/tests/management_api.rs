@@ -116,6 +116,13 @@ async fn graph_api_permissions_and_isolation() {
     assert_eq!(st, StatusCode::OK);
     let secret_text = pw["secretText"].as_str().unwrap().to_string();
     assert_eq!(pw["hint"], &secret_text[..3]);
+    // Graph's addPassword without endDateTime: two years.
+    let end = time::OffsetDateTime::parse(
+        pw["endDateTime"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!((end - time::OffsetDateTime::now_utc()).whole_days(), 729);
     let (_, got) = call(&s, M::GET, &format!("/v1.0/applications(appId='{app_id}')"), Some(&admin_token), None).await;
     assert_eq!(got["passwordCredentials"][0]["secretText"], Value::Null, "the value is never shown again");
     assert_eq!(got["passwordCredentials"][0]["keyId"], pw["keyId"]);

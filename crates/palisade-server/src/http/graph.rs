@@ -28,6 +28,60 @@ type GResult<T = Response> = Result<T, GraphResponse>;
 const GRAPH_AUDIENCES: &[&str] =
     &["https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"];
 
+/// A Graph permission requirement: application permissions (any one) or, for delegated tokens,
+/// scopes (any one) held by an administrator.
+pub struct Needs {
+    roles: &'static [&'static str],
+    scopes: &'static [&'static str],
+}
+
+const READ_ORG: Needs = Needs {
+    roles: &[
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "User.Read.All",
+        "User.ReadWrite.All",
+    ],
+    scopes: &["User.Read"],
+};
+const READ_USERS: Needs = Needs {
+    roles: &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    scopes: &["User.Read.All", "User.ReadWrite.All"],
+};
+const WRITE_USERS: Needs =
+    Needs { roles: &["User.ReadWrite.All", "Directory.ReadWrite.All"], scopes: &["User.ReadWrite.All"] };
+const WRITE_ROLES: Needs = Needs { roles: &["Directory.ReadWrite.All"], scopes: &["Directory.AccessAsUser.All"] };
+const READ_APPS: Needs = Needs {
+    roles: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    scopes: &["Application.Read.All", "Application.ReadWrite.All"],
+};
+const WRITE_APPS: Needs =
+    Needs { roles: &["Application.ReadWrite.All", "Directory.ReadWrite.All"], scopes: &["Application.ReadWrite.All"] };
+const CONSENT: Needs = Needs {
+    roles: &["AppRoleAssignment.ReadWrite.All", "Directory.ReadWrite.All"],
+    scopes: &["Directory.AccessAsUser.All"],
+};
+const READ_ASSIGNMENTS: Needs = Needs {
+    roles: &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "AppRoleAssignment.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    scopes: &["Application.Read.All"],
+};
+const WRITE_ASSIGNMENTS: Needs =
+    Needs { roles: &["AppRoleAssignment.ReadWrite.All"], scopes: &["AppRoleAssignment.ReadWrite.All"] };
+const READ_GRANTS: Needs = Needs {
+    roles: &["DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    scopes: &["DelegatedPermissionGrant.ReadWrite.All"],
+};
+const WRITE_GRANTS: Needs =
+    Needs { roles: &["DelegatedPermissionGrant.ReadWrite.All"], scopes: &["DelegatedPermissionGrant.ReadWrite.All"] };
+
 /// The authenticated caller of the management API.
 pub struct Caller {
     pub tenant: Tenant,
@@ -38,7 +92,8 @@ pub struct Caller {
 impl Caller {
     /// Application tokens need one of `roles`; delegated tokens need one of `scopes` and an
     /// administrator role.
-    fn require(&self, roles: &[&str], scopes: &[&str]) -> Result<(), GraphError> {
+    fn require(&self, needs: Needs) -> Result<(), GraphError> {
+        let Needs { roles, scopes } = needs;
         let ok = match &self.user {
             None => self.token.roles().iter().any(|r| roles.iter().any(|x| x.eq_ignore_ascii_case(r))),
             Some(u) => {
@@ -209,25 +264,12 @@ fn tenant_json(t: &Tenant) -> Value {
 // Organization and users
 
 pub async fn organization(c: Caller) -> GResult {
-    c.require(
-        &[
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-            "Application.Read.All",
-            "Application.ReadWrite.All",
-            "User.Read.All",
-            "User.ReadWrite.All",
-        ],
-        &["User.Read"],
-    )?;
+    c.require(READ_ORG)?;
     Ok(collection("organization", vec![tenant_json(&c.tenant)]))
 }
 
 pub async fn list_users(State(s): State<AppState>, c: Caller) -> GResult {
-    c.require(
-        &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-        &["User.Read.All", "User.ReadWrite.All"],
-    )?;
+    c.require(READ_USERS)?;
     let users = s.identity.stores.directory.users(c.tenant.id).await.map_err(GraphError::from)?;
     Ok(collection("users", users.iter().map(user_json).collect()))
 }
@@ -242,10 +284,7 @@ async fn find_user(s: &AppState, t: &Tenant, id: &str) -> Result<User, GraphErro
 }
 
 pub async fn get_user(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> GResult {
-    c.require(
-        &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-        &["User.Read.All", "User.ReadWrite.All"],
-    )?;
+    c.require(READ_USERS)?;
     Ok(Json(entity("users", user_json(&find_user(&s, &c.tenant, &id).await?))).into_response())
 }
 
@@ -283,7 +322,7 @@ fn parse_roles(names: &[String]) -> Result<Vec<DirectoryRole>, GraphError> {
 }
 
 pub async fn create_user(State(s): State<AppState>, c: Caller, Json(b): Json<CreateUserBody>) -> GResult {
-    c.require(&["User.ReadWrite.All", "Directory.ReadWrite.All"], &["User.ReadWrite.All"])?;
+    c.require(WRITE_USERS)?;
     let roles = parse_roles(&b.palisade_directory_roles)?;
     let (user, generated) = s
         .identity
@@ -317,7 +356,7 @@ pub struct RoleAssignmentBody {
 
 /// `POST /roleManagement/directory/roleAssignments` with a role template id (or name).
 pub async fn assign_directory_role(State(s): State<AppState>, c: Caller, Json(b): Json<RoleAssignmentBody>) -> GResult {
-    c.require(&["Directory.ReadWrite.All"], &["Directory.AccessAsUser.All"])?;
+    c.require(WRITE_ROLES)?;
     let role = parse_roles(std::slice::from_ref(&b.role_definition_id))?[0];
     let dir = &s.identity.stores.directory;
     let mut user = dir
@@ -339,10 +378,7 @@ pub async fn assign_directory_role(State(s): State<AppState>, c: Caller, Json(b)
 // Applications
 
 pub async fn list_applications(State(s): State<AppState>, c: Caller) -> GResult {
-    c.require(
-        &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-        &["Application.Read.All", "Application.ReadWrite.All"],
-    )?;
+    c.require(READ_APPS)?;
     let apps = s.identity.stores.directory.applications(c.tenant.id).await.map_err(GraphError::from)?;
     Ok(collection("applications", apps.iter().map(application_json).collect()))
 }
@@ -356,10 +392,7 @@ fn app_key(raw: &str) -> &str {
 }
 
 pub async fn get_application(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> GResult {
-    c.require(
-        &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-        &["Application.Read.All", "Application.ReadWrite.All"],
-    )?;
+    c.require(READ_APPS)?;
     let app = s.identity.find_application(&c.tenant, app_key(&id)).await?;
     Ok(Json(entity("applications", application_json(&app))).into_response())
 }
@@ -406,7 +439,7 @@ pub struct ApplicationBody {
 }
 
 pub async fn create_application(State(s): State<AppState>, c: Caller, Json(b): Json<ApplicationBody>) -> GResult {
-    c.require(&["Application.ReadWrite.All", "Directory.ReadWrite.All"], &["Application.ReadWrite.All"])?;
+    c.require(WRITE_APPS)?;
     let app = s
         .identity
         .register_application(
@@ -525,14 +558,14 @@ pub async fn patch_application(
     Path(id): Path<String>,
     Json(b): Json<ApplicationBody>,
 ) -> GResult {
-    c.require(&["Application.ReadWrite.All", "Directory.ReadWrite.All"], &["Application.ReadWrite.All"])?;
+    c.require(WRITE_APPS)?;
     let app = s.identity.find_application(&c.tenant, app_key(&id)).await?;
     apply_patch(&s, &c.tenant, app, b).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn delete_application(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> GResult {
-    c.require(&["Application.ReadWrite.All", "Directory.ReadWrite.All"], &["Application.ReadWrite.All"])?;
+    c.require(WRITE_APPS)?;
     let app = s.identity.find_application(&c.tenant, app_key(&id)).await?;
     let dir = &s.identity.stores.directory;
     if let Some(sp) = dir.service_principal_by_app_id(c.tenant.id, app.app_id).await.map_err(GraphError::from)? {
@@ -562,7 +595,7 @@ pub async fn add_password(
     Path(id): Path<String>,
     body: Option<Json<AddPasswordBody>>,
 ) -> GResult {
-    c.require(&["Application.ReadWrite.All", "Directory.ReadWrite.All"], &["Application.ReadWrite.All"])?;
+    c.require(WRITE_APPS)?;
     let app = s.identity.find_application(&c.tenant, app_key(&id)).await?;
     let b = body.map(|Json(b)| b.password_credential).unwrap_or_default();
     let end = match b.end_date_time {
@@ -593,7 +626,7 @@ pub async fn remove_password(
     Path(id): Path<String>,
     Json(b): Json<RemovePasswordBody>,
 ) -> GResult {
-    c.require(&["Application.ReadWrite.All", "Directory.ReadWrite.All"], &["Application.ReadWrite.All"])?;
+    c.require(WRITE_APPS)?;
     let app = s.identity.find_application(&c.tenant, app_key(&id)).await?;
     s.identity.remove_password(&c.tenant, &app, b.key_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -616,7 +649,7 @@ pub async fn add_api_permission(
     Path(id): Path<String>,
     Json(b): Json<AddApiPermissionBody>,
 ) -> GResult {
-    c.require(&["Application.ReadWrite.All", "Directory.ReadWrite.All"], &["Application.ReadWrite.All"])?;
+    c.require(WRITE_APPS)?;
     let kind = match b.kind.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None => None,
         Some("role" | "application" | "app") => Some(PermissionKind::Role),
@@ -634,7 +667,7 @@ pub async fn add_api_permission(
 
 /// Palisade action: the portal's "Grant admin consent for {tenant}".
 pub async fn grant_admin_consent(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> GResult {
-    c.require(&["AppRoleAssignment.ReadWrite.All", "Directory.ReadWrite.All"], &["Directory.AccessAsUser.All"])?;
+    c.require(CONSENT)?;
     if let Some(u) = &c.user
         && !u.can_consent_app_roles()
     {
@@ -671,10 +704,7 @@ pub async fn list_service_principals(
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> GResult {
-    c.require(
-        &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-        &["Application.Read.All", "Application.ReadWrite.All"],
-    )?;
+    c.require(READ_APPS)?;
     let sps = s.identity.stores.directory.service_principals(c.tenant.id).await.map_err(GraphError::from)?;
     // The two filters integrations actually use.
     let filter = q.get("$filter").map(|f| f.trim().to_string());
@@ -713,10 +743,7 @@ async fn find_sp(s: &AppState, t: &Tenant, id: &str) -> Result<ServicePrincipal,
 }
 
 pub async fn get_service_principal(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> GResult {
-    c.require(
-        &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-        &["Application.Read.All", "Application.ReadWrite.All"],
-    )?;
+    c.require(READ_APPS)?;
     let sp = find_sp(&s, &c.tenant, &id).await?;
     Ok(Json(entity("servicePrincipals", service_principal_json(&s, &sp).await)).into_response())
 }
@@ -728,7 +755,7 @@ pub struct CreateSpBody {
 }
 
 pub async fn create_service_principal(State(s): State<AppState>, c: Caller, Json(b): Json<CreateSpBody>) -> GResult {
-    c.require(&["Application.ReadWrite.All", "Directory.ReadWrite.All"], &["Application.ReadWrite.All"])?;
+    c.require(WRITE_APPS)?;
     let app = s
         .identity
         .client_app(&b.app_id.to_string(), &c.tenant.id.to_string())
@@ -747,7 +774,7 @@ pub async fn create_service_principal(State(s): State<AppState>, c: Caller, Json
 }
 
 pub async fn delete_service_principal(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> GResult {
-    c.require(&["Application.ReadWrite.All", "Directory.ReadWrite.All"], &["Application.ReadWrite.All"])?;
+    c.require(WRITE_APPS)?;
     let sp = find_sp(&s, &c.tenant, &id).await?;
     if catalog::first_party_applications().iter().any(|a| a.app_id == sp.app_id) {
         return Err(GraphError::bad_request("First-party service principals cannot be deleted.").into());
@@ -762,16 +789,7 @@ fn assignment_json(a: &AppRoleAssignment) -> Value {
 }
 
 pub async fn list_app_role_assignments(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> GResult {
-    c.require(
-        &[
-            "Application.Read.All",
-            "Application.ReadWrite.All",
-            "AppRoleAssignment.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
-        &["Application.Read.All"],
-    )?;
+    c.require(READ_ASSIGNMENTS)?;
     let sp = find_sp(&s, &c.tenant, &id).await?;
     let list =
         s.identity.stores.directory.app_role_assignments_of(c.tenant.id, sp.id).await.map_err(GraphError::from)?;
@@ -779,16 +797,7 @@ pub async fn list_app_role_assignments(State(s): State<AppState>, c: Caller, Pat
 }
 
 pub async fn list_app_role_assigned_to(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> GResult {
-    c.require(
-        &[
-            "Application.Read.All",
-            "Application.ReadWrite.All",
-            "AppRoleAssignment.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
-        &["Application.Read.All"],
-    )?;
+    c.require(READ_ASSIGNMENTS)?;
     let sp = find_sp(&s, &c.tenant, &id).await?;
     let list =
         s.identity.stores.directory.app_role_assignments_to(c.tenant.id, sp.id).await.map_err(GraphError::from)?;
@@ -809,7 +818,7 @@ pub async fn create_app_role_assignment(
     Path(id): Path<String>,
     Json(b): Json<AssignmentBody>,
 ) -> GResult {
-    c.require(&["AppRoleAssignment.ReadWrite.All"], &["AppRoleAssignment.ReadWrite.All"])?;
+    c.require(WRITE_ASSIGNMENTS)?;
     let sp = find_sp(&s, &c.tenant, &id).await?;
     if b.principal_id != sp.id {
         return Err(GraphError::bad_request("principalId must be the service principal in the URL.").into());
@@ -850,7 +859,7 @@ pub async fn delete_app_role_assignment(
     c: Caller,
     Path((id, aid)): Path<(String, Uuid)>,
 ) -> GResult {
-    c.require(&["AppRoleAssignment.ReadWrite.All"], &["AppRoleAssignment.ReadWrite.All"])?;
+    c.require(WRITE_ASSIGNMENTS)?;
     let sp = find_sp(&s, &c.tenant, &id).await?;
     let list =
         s.identity.stores.directory.app_role_assignments_of(c.tenant.id, sp.id).await.map_err(GraphError::from)?;
@@ -862,10 +871,7 @@ pub async fn delete_app_role_assignment(
 }
 
 pub async fn list_grants(State(s): State<AppState>, c: Caller) -> GResult {
-    c.require(
-        &["DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-        &["DelegatedPermissionGrant.ReadWrite.All"],
-    )?;
+    c.require(READ_GRANTS)?;
     let list = s.identity.stores.directory.oauth2_grants(c.tenant.id).await.map_err(GraphError::from)?;
     Ok(collection("oauth2PermissionGrants", list.iter().map(grant_json).collect()))
 }
@@ -881,7 +887,7 @@ pub struct GrantBody {
 }
 
 pub async fn create_grant(State(s): State<AppState>, c: Caller, Json(b): Json<GrantBody>) -> GResult {
-    c.require(&["DelegatedPermissionGrant.ReadWrite.All"], &["DelegatedPermissionGrant.ReadWrite.All"])?;
+    c.require(WRITE_GRANTS)?;
     find_sp(&s, &c.tenant, &b.client_id.to_string()).await?;
     let res = find_sp(&s, &c.tenant, &b.resource_id.to_string()).await?;
     let res_app = s
@@ -919,7 +925,7 @@ pub async fn create_grant(State(s): State<AppState>, c: Caller, Json(b): Json<Gr
 }
 
 pub async fn delete_grant(State(s): State<AppState>, c: Caller, Path(id): Path<Uuid>) -> GResult {
-    c.require(&["DelegatedPermissionGrant.ReadWrite.All"], &["DelegatedPermissionGrant.ReadWrite.All"])?;
+    c.require(WRITE_GRANTS)?;
     s.identity.stores.directory.delete_oauth2_grant(c.tenant.id, id).await.map_err(GraphError::from)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

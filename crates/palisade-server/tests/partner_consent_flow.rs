@@ -157,6 +157,35 @@ async fn multi_tenant_partner_consent_end_to_end() {
     roles.sort();
     assert_eq!(roles, vec!["Alert.Read.All", "Machine.Isolate"]);
 
+    // Sign-out redirects only to a URI registered on the application, and ends the session.
+    let r = ab
+        .get(format!("{}/common/oauth2/logout?post_logout_redirect_uri=https://evil.example.com/", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "no open redirect");
+    let page = open_consent_link(&s, &ab, &app, &admin.user_principal_name, "Fabrikam-Admin-1").await;
+    assert!(page.contains("Isolate machine"), "signed in again after logout");
+    let r = ab
+        .get(format!(
+            "{}/common/oauth2/logout?client_id={}&post_logout_redirect_uri=https://portal.azure.com",
+            s.base, app.app_id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"], "https://portal.azure.com");
+    let html = ab
+        .get(format!("{}/common/oauth2/authorize?prompt=consent&client_id={}&response_type=code", s.base, app.app_id))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("name=\"passwd\""), "the session is gone");
+
     // A forged consent POST (wrong anti-forgery token) is refused.
     let page = open_consent_link(&s, &ab, &app, &admin.user_principal_name, "Fabrikam-Admin-1").await;
     let ctx = hidden(&page, "ctx");

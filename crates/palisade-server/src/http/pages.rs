@@ -645,11 +645,16 @@ pub async fn logout(
     if let Some(raw) = cookie(&headers, SESSION_COOKIE) {
         let _ = state.identity.stores.grants.delete_session(&hashing::lookup_hash(&raw)).await;
     }
-    let mut r = match q
-        .get("post_logout_redirect_uri")
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://localhost"))
-    {
-        Some(u) => found(u),
+    // Only to a URI registered on the named application: anything else would be an open redirect.
+    let target = match (q.get("post_logout_redirect_uri"), q.get("client_id")) {
+        (Some(uri), Some(client_id)) => match state.identity.client_app(client_id, "common").await {
+            Ok(app) if app.redirect_uri_registered(uri) => Some(uri.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut r = match target {
+        Some(u) => found(&u),
         None => page(
             "Sign out",
             html! { h1 { "You signed out of your account" } p { "It's a good idea to close all browser windows." } },

@@ -208,12 +208,14 @@ def palisade(request) -> Palisade:
     data_dir = workdir / "data"
     stderr_path = workdir / "server-stderr.log"
     port = _free_port()
+    proxy_port = _free_port()
 
     server_env = _scrubbed_env()
     server_env["NO_COLOR"] = "1"
     stderr_file = open(stderr_path, "wb")
     argv = [PALISADE_BIN, "serve", "--data-dir", str(data_dir),
-            "--listen", f"127.0.0.1:{port}", "--listen", "127.0.0.1:443", "--output", "json"]
+            "--listen", f"127.0.0.1:{port}", "--listen", "127.0.0.1:443",
+            "--drop-in-listen", f"127.0.0.1:{proxy_port}", "--output", "json"]
     if os.environ.get("PALISADE_TEST_SERVER_LOG"):  # e.g. "debug": stricter secret-leak check
         argv += ["--log", os.environ["PALISADE_TEST_SERVER_LOG"]]
     proc = subprocess.Popen(
@@ -272,6 +274,7 @@ def palisade(request) -> Palisade:
         assert banner.get("event") == "started", banner
         assert p.base_url in banner.get("urls", []), banner
         assert banner.get("firstRun", {}).get("tenantId"), banner
+        assert banner.get("dropInProxy") == f"http://127.0.0.1:{proxy_port}", banner
         p.remember_secret("admin password (firstRun)", banner["firstRun"].get("adminPassword"))
 
         # `palisade ca`: system roots + Palisade CA.

@@ -67,6 +67,10 @@ struct ServeArgs {
     /// Do not create the Contoso demo tenant on an empty directory.
     #[arg(long, env = "PALISADE_NO_DEMO")]
     no_demo: bool,
+    /// Drop-in mode: serve the Microsoft host names through a CONNECT proxy port on this address
+    /// (then run clients with HTTPS_PROXY=http://ADDR and Palisade's CA trusted).
+    #[arg(long, env = "PALISADE_DROP_IN_LISTEN")]
+    drop_in_listen: Option<SocketAddr>,
     /// Extra DNS names or IPs for the server certificate (repeatable).
     #[arg(long, env = "PALISADE_TLS_NAMES", value_delimiter = ',')]
     tls_name: Vec<String>,
@@ -138,6 +142,9 @@ async fn serve(cli: &Cli, args: &ServeArgs, out: &Out) -> Result<()> {
     if !args.listen.is_empty() {
         cfg.listen = args.listen.clone();
     }
+    if args.drop_in_listen.is_some() {
+        cfg.drop_in_listen = args.drop_in_listen;
+    }
     if args.no_demo {
         cfg.demo = false;
     }
@@ -146,9 +153,9 @@ async fn serve(cli: &Cli, args: &ServeArgs, out: &Out) -> Result<()> {
     init_logging(format, args.log.as_deref().unwrap_or(&cfg.log.filter));
 
     let prepared = palisade_server::prepare(&cfg).await.context("starting Palisade")?;
-    let running = palisade_server::start(&prepared, &cfg.listen).await?;
+    let running = palisade_server::start(&prepared, &cfg).await?;
     let data_dir = std::fs::canonicalize(&cfg.data_dir).unwrap_or(cfg.data_dir.clone());
-    out.banner(&running.addrs, &data_dir, &prepared.tls, prepared.first_run.as_ref());
+    out.banner(&running.addrs, running.drop_in_addr, &data_dir, &prepared.tls, prepared.first_run.as_ref());
     tracing::info!(addrs = ?running.addrs, data_dir = %data_dir.display(), "palisade started");
 
     shutdown_signal().await;

@@ -40,6 +40,7 @@ impl Out {
     pub fn banner(
         &self,
         addrs: &[SocketAddr],
+        drop_in: Option<SocketAddr>,
         data_dir: &Path,
         tls: &TlsPaths,
         first: Option<&palisade_server::FirstRun>,
@@ -64,13 +65,16 @@ impl Out {
                 "adminUserPrincipalName": f.admin.user_principal_name, "adminObjectId": f.admin.id, "adminPassword": f.admin_password,
             })
         });
-        let j =
-            json!({"event": "started", "urls": urls, "dataDir": data_dir, "caCertificate": ca, "firstRun": first_json});
+        let proxy = drop_in.map(|a| format!("http://{a}"));
+        let j = json!({"event": "started", "urls": urls, "dropInProxy": proxy, "dataDir": data_dir, "caCertificate": ca, "firstRun": first_json});
         self.emit(&j, || {
             let mut s = String::new();
             s.push_str("Palisade is running.\n");
             for u in &urls {
                 s.push_str(&format!("  Listening:       {u}\n"));
+            }
+            if let Some(p) = &proxy {
+                s.push_str(&format!("  Drop-in proxy:   {p}  (HTTPS_PROXY={p} answers for login.microsoftonline.com, api.securitycenter.microsoft.com, …)\n"));
             }
             s.push_str(&format!("  Data directory:  {} (embedded SQLite store, signing keys, TLS)\n", data_dir.display()));
             s.push_str(&format!("  CA certificate:  {}\n", ca.display()));

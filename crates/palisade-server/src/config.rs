@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Addresses to serve HTTPS on. Add `127.0.0.1:443` for MSAL's port-less user-realm lookup.
     pub listen: Vec<SocketAddr>,
+    /// Drop-in mode: a plain-HTTP port answering CONNECT for the Microsoft host names (use it as
+    /// `HTTPS_PROXY`), so clients with hard-coded Microsoft URLs reach Palisade unchanged.
+    pub drop_in_listen: Option<SocketAddr>,
     /// Where the embedded store, TLS material and keys live.
     pub data_dir: PathBuf,
     /// Extra DNS names or IPs for the server certificate.
@@ -45,6 +48,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: vec!["127.0.0.1:8443".parse().expect("valid")],
+            drop_in_listen: None,
             data_dir: PathBuf::from(".palisade"),
             tls_extra_names: vec![],
             demo: true,

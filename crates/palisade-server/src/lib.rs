@@ -2,6 +2,7 @@
 //! Graph-shaped management API over one [`Identity`], on rustls.
 
 pub mod config;
+pub mod dropin;
 pub mod http;
 
 use std::net::SocketAddr;
@@ -139,13 +140,20 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
 /// A server bound to its listeners.
 pub struct Running {
     pub addrs: Vec<SocketAddr>,
+    /// The drop-in (CONNECT proxy) port, when enabled.
+    pub drop_in_addr: Option<SocketAddr>,
     handles: Vec<Handle<SocketAddr>>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    stop_drop_in: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
 impl Running {
     /// Stops accepting, lets in-flight requests finish (up to `grace`), and waits.
     pub async fn shutdown(self, grace: Duration) {
+        if let Some((stop, task)) = self.stop_drop_in {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
         for h in &self.handles {
             h.graceful_shutdown(Some(grace));
         }
@@ -171,12 +179,23 @@ fn rustls_config(tls: &TlsPaths) -> Result<rustls::ServerConfig, ServerError> {
     Ok(cfg)
 }
 
-/// Binds every listen address and starts serving.
-pub async fn start(prepared: &Prepared, listen: &[SocketAddr]) -> Result<Running, ServerError> {
-    let tls = RustlsConfig::from_config(Arc::new(rustls_config(&prepared.tls)?));
-    let app = router(prepared.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut running = Running { addrs: vec![], handles: vec![], tasks: vec![] };
-    for addr in listen {
+/// Binds every listen address (and the drop-in port, if configured) and starts serving.
+pub async fn start(prepared: &Prepared, config: &Config) -> Result<Running, ServerError> {
+    let rustls = Arc::new(rustls_config(&prepared.tls)?);
+    let tls = RustlsConfig::from_config(rustls.clone());
+    let router = router(prepared.state.clone());
+    let app = router.clone().into_make_service_with_connect_info::<SocketAddr>();
+    let mut running = Running { addrs: vec![], drop_in_addr: None, handles: vec![], tasks: vec![], stop_drop_in: None };
+    if let Some(addr) = config.drop_in_listen {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+        running.drop_in_addr = Some(listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?);
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let hosts = dropin::ServedHosts::new(&config.tls_extra_names);
+        let task = tokio::spawn(dropin::serve(listener, rustls.clone(), router, hosts, rx));
+        running.stop_drop_in = Some((tx, task));
+    }
+    for addr in &config.listen {
         let listener = std::net::TcpListener::bind(addr).map_err(|source| ServerError::Bind { addr: *addr, source })?;
         listener.set_nonblocking(true).map_err(|source| ServerError::Bind { addr: *addr, source })?;
         let bound = listener.local_addr().map_err(|source| ServerError::Bind { addr: *addr, source })?;

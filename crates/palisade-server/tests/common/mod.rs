@@ -21,6 +21,8 @@ pub struct TestServer {
     pub contoso: Tenant,
     pub admin_upn: String,
     pub admin_password: String,
+    /// The drop-in proxy address, when the test enabled it.
+    pub drop_in: Option<std::net::SocketAddr>,
     running: Option<Running>,
 }
 
@@ -36,7 +38,8 @@ impl TestServer {
         tweak(&mut cfg);
         let prepared = palisade_server::prepare(&cfg).await.expect("prepare");
         let first = prepared.first_run.clone().expect("demo tenant on a fresh directory");
-        let running = palisade_server::start(&prepared, &cfg.listen).await.expect("start");
+        let running = palisade_server::start(&prepared, &cfg).await.expect("start");
+        let drop_in = running.drop_in_addr;
         let port = running.addrs[0].port();
         let ca_pem = std::fs::read(&prepared.tls.ca_cert).unwrap();
         let http = client(&ca_pem, false);
@@ -49,6 +52,7 @@ impl TestServer {
             contoso: first.tenant,
             admin_upn: first.admin.user_principal_name,
             admin_password: first.admin_password,
+            drop_in,
             running: Some(running),
         }
     }

@@ -75,6 +75,27 @@ pub enum UserCmd {
         #[command(flatten)]
         t: TenantArg,
     },
+    /// Disable or enable a user, reset the password, or add directory roles.
+    Update {
+        #[command(flatten)]
+        t: TenantArg,
+        /// User principal name or object id.
+        #[arg(long)]
+        upn: String,
+        /// Block sign-in (AADSTS50057 from then on).
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        #[arg(long)]
+        enable: bool,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Add a directory role (repeatable).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Generate a new password (printed once); also lifts smart lockout.
+        #[arg(long)]
+        reset_password: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -327,6 +348,19 @@ impl Client {
     }
 }
 
+/// Percent-encodes a path segment (UPNs contain '@').
+fn form_urlencoded_path(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 fn pem_body(pem: &str) -> Option<Vec<u8>> {
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     b64::std_decode_lenient(&body)
@@ -449,6 +483,41 @@ pub async fn user(cfg: &Config, cmd: &UserCmd, out: &Out) -> Result<()> {
                         .filter(|s| !s.is_empty())
                         .unwrap_or_else(|| "(none)".into())
                 ));
+                s
+            });
+        }
+        UserCmd::Update { t, upn, disable, enable, display_name, roles, reset_password } => {
+            let c = Client::new(cfg, &t.conn)?;
+            let tenant = c.tenant(t.tenant.as_deref()).await?;
+            let mut body = json!({"palisadeDirectoryRoles": roles, "palisadeGeneratePassword": reset_password});
+            if *disable || *enable {
+                body["accountEnabled"] = json!(*enable);
+            }
+            if let Some(n) = display_name {
+                body["displayName"] = json!(n);
+            }
+            let path = format!("/v1.0/users/{}", form_urlencoded_path(upn));
+            let r = c.call(&tid(&tenant), reqwest::Method::PATCH, &path, Some(body)).await?;
+            let u = c.call(&tid(&tenant), reqwest::Method::GET, &path, None).await?;
+            let password = r["passwordProfile"]["password"].as_str().map(str::to_string);
+            let mut j = u.clone();
+            if let Some(p) = &password {
+                j["passwordProfile"] = json!({"password": p});
+            }
+            out.emit(&j, || {
+                let mut s = format!(
+                    "Updated user {}\n  Sign-in:   {}\n  Roles:     {}",
+                    u["userPrincipalName"].as_str().unwrap_or(""),
+                    if u["accountEnabled"] == true { "allowed" } else { "blocked" },
+                    u["palisadeDirectoryRoles"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| "(none)".into())
+                );
+                if let Some(p) = &password {
+                    s.push_str(&format!("\n  Password:  {p}   <- shown once"));
+                }
                 s
             });
         }

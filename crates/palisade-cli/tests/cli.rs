@@ -294,6 +294,15 @@ fn portal_steps_from_the_cli_and_no_secret_in_clear() {
     let wrong = "Wrong-Password-Attempt-42";
     assert_eq!(ropc(wrong).1["error_codes"][0], 50126);
 
+    // Block sign-in, then allow it again with a new password (printed once).
+    let blocked = s.cli(&["user", "update", "--upn", "admin@contoso.onmicrosoft.com", "--disable"]);
+    assert_eq!(blocked["accountEnabled"], false);
+    assert_eq!(ropc(&admin_password).1["error_codes"][0], 50057);
+    let reset = s.cli(&["user", "update", "--upn", "admin@contoso.onmicrosoft.com", "--enable", "--reset-password"]);
+    let new_password = reset["passwordProfile"]["password"].as_str().unwrap().to_string();
+    assert_eq!(ropc(&admin_password).1["error_codes"][0], 50126, "the old password is gone");
+    assert_eq!(ropc(&new_password).0, 200);
+
     // Keys.
     let before = s.cli(&["keys", "list"]);
     assert_eq!(before["value"].as_array().unwrap().len(), 1);
@@ -307,7 +316,7 @@ fn portal_steps_from_the_cli_and_no_secret_in_clear() {
     // Nothing secret in clear: not in the logs (debug level), not in any file of the data directory.
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(log_text.contains("token issued"), "the log was captured");
-    let needles = [secret.as_str(), admin_password.as_str(), user_password.as_str(), wrong];
+    let needles = [secret.as_str(), admin_password.as_str(), user_password.as_str(), new_password.as_str(), wrong];
     for n in needles {
         assert!(!log_text.contains(n), "a secret or password appears in the server log");
     }

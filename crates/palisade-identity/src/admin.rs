@@ -79,6 +79,23 @@ pub struct NewUser {
     pub account_enabled: bool,
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub account_enabled: Option<bool>,
+    pub display_name: Option<String>,
+    pub password: PasswordChange,
+    pub add_roles: Vec<DirectoryRole>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum PasswordChange {
+    #[default]
+    Keep,
+    Set(String),
+    /// Generate one and return it once.
+    Generate,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewApplication {
     pub display_name: String,
@@ -249,6 +266,53 @@ impl Identity {
         };
         self.stores.directory.create_user(tenant.id, &user).await?;
         tracing::info!(tenant = %tenant.id, user = %user.id, "user created");
+        Ok((user, generated))
+    }
+
+    /// Graph's PATCH /users/{id}: enable/disable, rename, reset the password, add directory roles.
+    /// A reset password is returned when Palisade generated it.
+    pub async fn update_user(
+        &self,
+        tenant: &Tenant,
+        mut user: User,
+        change: UserChange,
+    ) -> GraphResult<(User, Option<String>)> {
+        if let Some(e) = change.account_enabled {
+            user.account_enabled = e;
+        }
+        if let Some(n) = change.display_name {
+            user.display_name = n;
+        }
+        for r in change.add_roles {
+            if !user.directory_roles.contains(&r) {
+                user.directory_roles.push(r);
+            }
+        }
+        let mut generated = None;
+        let new_password = match change.password {
+            PasswordChange::Keep => None,
+            PasswordChange::Set(p) if p.len() >= 8 => Some(p),
+            PasswordChange::Set(_) => {
+                return Err(GraphError::bad_request(
+                    "The specified password does not comply with password complexity requirements. Please provide a different password (at least 8 characters).",
+                ));
+            }
+            PasswordChange::Generate => {
+                let p = hashing::generate_password();
+                generated = Some(p.clone());
+                Some(p)
+            }
+        };
+        if let Some(p) = new_password {
+            user.password_hash = tokio::task::spawn_blocking(move || hashing::hash_password(&p))
+                .await
+                .map_err(GraphError::internal)?
+                .map_err(GraphError::internal)?;
+            // A reset also lifts smart lockout.
+            self.stores.grants.clear_login_failures(tenant.id, user.id).await?;
+        }
+        self.stores.directory.update_user(tenant.id, &user).await?;
+        tracing::info!(tenant = %tenant.id, user = %user.id, "user updated");
         Ok((user, generated))
     }
 

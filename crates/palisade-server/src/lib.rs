@@ -75,7 +75,7 @@ pub fn router(state: AppState) -> Router {
         // Management (Graph-shaped).
         .route("/v1.0/organization", get(graph::organization))
         .route("/v1.0/users", get(graph::list_users).post(graph::create_user))
-        .route("/v1.0/users/{id}", get(graph::get_user))
+        .route("/v1.0/users/{id}", get(graph::get_user).patch(graph::patch_user))
         .route("/v1.0/roleManagement/directory/roleAssignments", post(graph::assign_directory_role))
         .route("/v1.0/{alt}", get(graph::alt_get).patch(graph::alt_patch).delete(graph::alt_delete))
         .route("/v1.0/applications", get(graph::list_applications).post(graph::create_application))

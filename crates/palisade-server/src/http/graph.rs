@@ -349,6 +349,52 @@ pub async fn create_user(State(s): State<AppState>, c: Caller, Json(b): Json<Cre
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct PatchUserBody {
+    account_enabled: Option<bool>,
+    display_name: Option<String>,
+    password_profile: Option<PasswordProfile>,
+    /// Palisade addition: ask Palisade to generate the new password (returned once).
+    #[serde(default)]
+    palisade_generate_password: bool,
+    /// Palisade addition: directory roles to add.
+    #[serde(default)]
+    palisade_directory_roles: Vec<String>,
+}
+
+/// `PATCH /users/{id}`. Graph answers 204; when Palisade generated a password it answers 200
+/// with the user and the password, once.
+pub async fn patch_user(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    Json(b): Json<PatchUserBody>,
+) -> GResult {
+    c.require(WRITE_USERS)?;
+    let user = find_user(&s, &c.tenant, &id).await?;
+    let password = match (b.password_profile.and_then(|p| p.password), b.palisade_generate_password) {
+        (Some(p), _) => palisade_identity::admin::PasswordChange::Set(p),
+        (None, true) => palisade_identity::admin::PasswordChange::Generate,
+        (None, false) => palisade_identity::admin::PasswordChange::Keep,
+    };
+    let change = palisade_identity::admin::UserChange {
+        account_enabled: b.account_enabled,
+        display_name: b.display_name,
+        password,
+        add_roles: parse_roles(&b.palisade_directory_roles)?,
+    };
+    let (user, generated) = s.identity.update_user(&c.tenant, user, change).await?;
+    Ok(match generated {
+        Some(p) => {
+            let mut v = entity("users", user_json(&user));
+            v["passwordProfile"] = json!({"password": p, "forceChangePasswordNextSignIn": false});
+            Json(v).into_response()
+        }
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RoleAssignmentBody {
     principal_id: Uuid,
     role_definition_id: String,

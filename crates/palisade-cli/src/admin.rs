@@ -164,6 +164,13 @@ pub enum AppCmd {
     /// Certificates.
     #[command(subcommand)]
     Cert(CertCmd),
+    /// Delete an app registration (and its service principal in this tenant).
+    Delete {
+        #[command(flatten)]
+        t: TenantArg,
+        #[arg(long)]
+        app: String,
+    },
     /// Print the multi-tenant consent link a customer's Global Administrator opens.
     ConsentLink {
         #[command(flatten)]
@@ -195,6 +202,15 @@ pub enum PermissionCmd {
 
 #[derive(Subcommand)]
 pub enum SecretCmd {
+    /// Remove a client secret by its Secret ID (keyId).
+    Remove {
+        #[command(flatten)]
+        t: TenantArg,
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        key_id: String,
+    },
     /// Add a client secret. Its value is printed once and never again.
     Add {
         #[command(flatten)]
@@ -741,6 +757,26 @@ pub async fn app(cfg: &Config, cmd: &AppCmd, out: &Out) -> Result<()> {
             c.call(&tid(&tenant), Method::PATCH, &p, Some(json!({"keyCredentials": keys}))).await?;
             let j = json!({"thumbprint": parsed.sha1_hex, "thumbprintSha256": parsed.sha256_hex, "subject": parsed.subject, "appId": existing["appId"], "tenantId": tid(&tenant)});
             out.emit(&j, || format!("Certificate added.\n  Thumbprint (SHA-1):   {}\n  Thumbprint (SHA-256): {}\n  Subject:              {}", parsed.sha1_hex, parsed.sha256_hex, parsed.subject));
+        }
+        AppCmd::Delete { t, app } => {
+            let c = Client::new(cfg, &t.conn)?;
+            let tenant = c.tenant(t.tenant.as_deref()).await?;
+            c.call(&tid(&tenant), Method::DELETE, &format!("/v1.0/applications/{app}"), None).await?;
+            out.emit(&json!({"deleted": app, "tenantId": tid(&tenant)}), || format!("Deleted application {app}."));
+        }
+        AppCmd::Secret(SecretCmd::Remove { t, app, key_id }) => {
+            let c = Client::new(cfg, &t.conn)?;
+            let tenant = c.tenant(t.tenant.as_deref()).await?;
+            c.call(
+                &tid(&tenant),
+                Method::POST,
+                &format!("/v1.0/applications/{app}/removePassword"),
+                Some(json!({"keyId": key_id})),
+            )
+            .await?;
+            out.emit(&json!({"removed": key_id}), || {
+                format!("Removed secret {key_id}; tokens already issued stay valid until they expire.")
+            });
         }
         AppCmd::ConsentLink { t, app } => {
             let c = Client::new(cfg, &t.conn)?;

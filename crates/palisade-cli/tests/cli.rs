@@ -303,6 +303,22 @@ fn portal_steps_from_the_cli_and_no_secret_in_clear() {
     assert_eq!(ropc(&admin_password).1["error_codes"][0], 50126, "the old password is gone");
     assert_eq!(ropc(&new_password).0, 200);
 
+    // Removing the secret stops it working.
+    let key_id = sec["passwordCredential"]["keyId"].as_str().unwrap().to_string();
+    s.cli(&["app", "secret", "remove", "--app", &app_id, "--key-id", &key_id]);
+    let (st, b) = token(
+        &http,
+        &s.base,
+        &tid,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &app_id),
+            ("client_secret", &secret),
+            ("scope", "https://api.securitycenter.microsoft.com/.default"),
+        ],
+    );
+    assert_eq!((st, b["error_codes"][0].as_u64()), (401, Some(7000215)));
+
     // Keys.
     let before = s.cli(&["keys", "list"]);
     assert_eq!(before["value"].as_array().unwrap().len(), 1);

@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/{tenant}/oauth2/v2.0/logout", get(pages::logout))
         // Management (Graph-shaped).
         .route("/v1.0/organization", get(graph::organization))
+        .route("/v1.0/me", get(graph::me))
         .route("/v1.0/users", get(graph::list_users).post(graph::create_user))
         .route("/v1.0/users/{id}", get(graph::get_user).patch(graph::patch_user))
         .route("/v1.0/roleManagement/directory/roleAssignments", post(graph::assign_directory_role))

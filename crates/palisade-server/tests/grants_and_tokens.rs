@@ -337,6 +337,31 @@ async fn ropc_v1_v2_refresh_and_id_tokens() {
         )
         .await;
     assert_eq!((st, b["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    // A delegated Graph token reads /me.
+    let (st, g) = s
+        .token_v2(
+            &tid,
+            &[
+                ("client_id", &cid),
+                ("grant_type", "password"),
+                ("username", &user.user_principal_name),
+                ("password", "Analyst-Pass-1"),
+                ("scope", "openid profile"),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{g}");
+    let me: Value = s
+        .http
+        .get(format!("{}/v1.0/me", s.base))
+        .bearer_auth(g["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["userPrincipalName"], user.user_principal_name);
     // `organizations` resolves the user's tenant.
     let (st, _) = s
         .token_v2(

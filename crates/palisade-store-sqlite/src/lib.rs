@@ -73,6 +73,15 @@ impl SqliteStore {
     pub fn open(dir: &Path) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(|e| backend(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("palisade.db");
+        // The database holds signing keys: owner-only, whatever the umask says.
+        restrict_permissions(dir, 0o700)?;
+        for f in ["palisade.db", "palisade.db-wal", "palisade.db-shm"] {
+            let p = dir.join(f);
+            if !p.exists() {
+                std::fs::File::create(&p).map_err(|e| backend(format!("cannot create {}: {e}", p.display())))?;
+            }
+            restrict_permissions(&p, 0o600)?;
+        }
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
             c.execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
@@ -110,6 +119,18 @@ impl SqliteStore {
         .await
         .map_err(backend)?
     }
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path, mode: u32) -> StoreResult<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| backend(format!("cannot restrict permissions of {}: {e}", path.display())))
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path, _mode: u32) -> StoreResult<()> {
+    Ok(())
 }
 
 fn read_tenant(r: &rusqlite::Row) -> rusqlite::Result<Tenant> {

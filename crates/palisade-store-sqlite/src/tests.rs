@@ -72,6 +72,19 @@ async fn tenant_scoped_reads_never_cross_tenants() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[cfg(unix)]
+#[test]
+fn database_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tmp();
+    let _s = SqliteStore::open(&dir).unwrap();
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    for f in ["palisade.db", "palisade.db-wal", "palisade.db-shm"] {
+        assert_eq!(std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777, 0o600, "{f}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[tokio::test]
 async fn duplicate_domain_and_upn_are_conflicts() {
     let dir = tmp();

@@ -268,6 +268,19 @@ pub async fn organization(c: Caller) -> GResult {
     Ok(collection("organization", vec![tenant_json(&c.tenant)]))
 }
 
+/// `GET /me`: the signed-in user of a delegated token (any Graph scope, as `User.Read` is).
+pub async fn me(c: Caller) -> GResult {
+    match &c.user {
+        Some(u) => Ok(Json(entity("users", user_json(u))).into_response()),
+        None => Err(GraphError {
+            status: 400,
+            code: "BadRequest",
+            message: "/me request is only valid with delegated authentication flow.".into(),
+        }
+        .into()),
+    }
+}
+
 pub async fn list_users(State(s): State<AppState>, c: Caller) -> GResult {
     c.require(READ_USERS)?;
     let users = s.identity.stores.directory.users(c.tenant.id).await.map_err(GraphError::from)?;

@@ -265,6 +265,42 @@ async fn adminconsent_endpoint_v1_and_v2() {
         .await;
     assert_eq!(claims["roles"], serde_json::json!(["Incident.Read.All"]));
 
+    // v1 authorize with prompt=admin_consent: the admin consents for the organization and the
+    // code redirect says so.
+    let app2 =
+        s.app(&a, "Partner v1", SignInAudience::AzureADMultipleOrgs, &["https://partner.example.com/v1"], false).await;
+    s.permission(&a, &app2, "WindowsDefenderATP", "Machine.Read.All", PermissionKind::Role).await;
+    let url = format!(
+        "{}/common/oauth2/authorize?client_id={}&response_type=code&prompt=admin_consent&resource=https://api.securitycenter.microsoft.com&state=v1s",
+        s.base, app2.app_id
+    );
+    let page = browser.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Accept for your organization"), "{page}");
+    let r = browser
+        .post(format!("{}/common/consent", s.base))
+        .form(&[
+            ("ctx", hidden(&page, "ctx").as_str()),
+            ("csrf", hidden(&page, "csrf").as_str()),
+            ("decision", "accept"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (uri, q) = location_params(&r);
+    assert_eq!(uri, "https://partner.example.com/v1");
+    assert_eq!(q["admin_consent"], "True");
+    assert_eq!(q["state"], "v1s");
+    assert!(q.contains_key("code"));
+    let sp2 = s
+        .identity
+        .stores
+        .directory
+        .service_principal_by_app_id(b.id, app2.app_id)
+        .await
+        .unwrap()
+        .expect("SP created in the admin's tenant");
+    assert_eq!(s.identity.stores.directory.app_role_assignments_of(b.id, sp2.id).await.unwrap().len(), 1);
+
     // v1 cancel uses the documented permission_denied error.
     let url = format!(
         "{}/{}/adminconsent?client_id={}&redirect_uri=https://partner.example.com/cb&state=s1",

@@ -226,8 +226,7 @@ async fn certificate_assertions_as_real_clients_send_them() {
         assert_eq!(st, StatusCode::UNAUTHORIZED, "{b}");
         assert_eq!(b["error_codes"][0], code, "{b}");
     }
-    let mut forged = assertion(&cert, "RS256", false, msal);
-    forged.replace_range(forged.len() - 6.., "AAAAAA");
+    let forged = common::tamper_signature(&assertion(&cert, "RS256", false, msal));
     let (st, b) = post(forged).await;
     assert_eq!((st, b["error_codes"][0].as_u64()), (StatusCode::UNAUTHORIZED, Some(700027)));
     s.stop().await;
@@ -623,7 +622,7 @@ async fn v2_resource_gets_v2_tokens_and_jwt_page_decodes() {
     let html = s
         .http
         .post(format!("{}/jwt", s.base))
-        .form(&[("token", &format!("{}x", &token[..token.len() - 1]))])
+        .form(&[("token", &common::tamper_signature(token))])
         .send()
         .await
         .unwrap()

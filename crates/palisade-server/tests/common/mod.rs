@@ -223,3 +223,12 @@ pub fn location_params(resp: &reqwest::Response) -> (String, std::collections::H
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     (format!("{}://{}{port}{}", url.scheme(), url.host_str().unwrap_or(""), url.path()), params)
 }
+
+/// Flips one character in the middle of a JWT's signature. (Changing the last character can be a
+/// no-op: it carries only two significant bits of a 256-byte signature.)
+pub fn tamper_signature(jwt: &str) -> String {
+    let i = jwt.rfind('.').expect("a JWS") + 20;
+    let mut b = jwt.as_bytes().to_vec();
+    b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(b).unwrap()
+}

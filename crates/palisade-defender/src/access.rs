@@ -29,7 +29,9 @@ impl Caller {
             .as_array()
             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
             .unwrap_or_default();
-        match claims["scp"].as_str() {
+        // `idtyp` marks user tokens even when they carry no `scp`.
+        let delegated = claims["scp"].as_str().or_else(|| (claims["idtyp"] == "user").then_some(""));
+        match delegated {
             Some(scp) => {
                 let user_id = str_claim("oid")
                     .and_then(|o| Uuid::parse_str(&o).ok())
@@ -151,6 +153,10 @@ mod tests {
         let e = authorize(&c, Operation::Isolate).unwrap_err();
         assert!(e.message.contains("delegated permissions (Machine.Isolate)"), "{}", e.message);
         assert!(Caller::from_claims(&json!({"tid": Uuid::nil()})).is_err());
+        // A user token without scp is still a user's, with no scopes — never an app's.
+        let u = Caller::from_claims(&json!({"appid": "a", "tid": Uuid::nil(), "oid": Uuid::nil(), "idtyp": "user", "roles": ["Alert.Read.All"]})).unwrap();
+        assert!(matches!(u, Caller::User { .. }));
+        assert!(authorize(&u, Operation::ListAlerts).is_err());
     }
 
     #[test]

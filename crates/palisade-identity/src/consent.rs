@@ -147,8 +147,7 @@ impl Identity {
             ..Default::default()
         };
         let existing = self.stores.directory.app_role_assignments_of(tenant.id, sp.id).await?;
-        let mut resource_ids: Vec<Uuid> = permissions.iter().map(|p| p.resource_app_id).collect();
-        resource_ids.dedup();
+        let resource_ids = distinct_resources(permissions);
         for res_app_id in resource_ids {
             let res_sp = self.resource_sp_for_consent(tenant, res_app_id).await?;
             for p in permissions.iter().filter(|p| p.resource_app_id == res_app_id && p.kind == PermissionKind::Role) {
@@ -203,8 +202,7 @@ impl Identity {
             created_service_principal: created,
             ..Default::default()
         };
-        let mut resource_ids: Vec<Uuid> = permissions.iter().map(|p| p.resource_app_id).collect();
-        resource_ids.dedup();
+        let resource_ids = distinct_resources(permissions);
         for res_app_id in resource_ids {
             let res_sp = self.resource_sp_for_consent(tenant, res_app_id).await?;
             let scopes: Vec<&str> =
@@ -296,6 +294,18 @@ impl Identity {
         self.stores.directory.upsert_oauth2_grant(tenant, &g).await?;
         Ok(all)
     }
+}
+
+/// Each resource once, in first-seen order (permissions of one resource need not be adjacent: a
+/// dynamic v2 scope is appended after the static ones).
+fn distinct_resources(permissions: &[RequestedPermission]) -> Vec<Uuid> {
+    let mut out: Vec<Uuid> = Vec::new();
+    for p in permissions {
+        if !out.contains(&p.resource_app_id) {
+            out.push(p.resource_app_id);
+        }
+    }
+    out
 }
 
 /// A service principal for `app` in `tenant`, shaped like the ones Entra creates.

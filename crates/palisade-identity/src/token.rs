@@ -550,6 +550,15 @@ impl Identity {
             }
             out
         };
+        // Graph tokens carry the OIDC scopes that were asked for in `scp` too, as Entra's do.
+        let mut scp = scp;
+        if resource.app_id == catalog::MICROSOFT_GRAPH_APP_ID {
+            for o in oidc.iter().filter(|o| *o != "offline_access") {
+                if !scp.iter().any(|s| s == o) {
+                    scp.push(o.clone());
+                }
+            }
+        }
         let roles: Vec<String> = self
             .stores
             .directory
@@ -636,7 +645,11 @@ impl Identity {
                     .iter()
                     .map(|s| if graph { s.clone() } else { format!("{}/{s}", identifier.trim_end_matches('/')) })
                     .collect();
-                parts.extend(oidc.iter().filter(|s| *s != "offline_access" || refresh_token.is_some()).cloned());
+                for o in oidc.iter().filter(|s| *s != "offline_access" || refresh_token.is_some()) {
+                    if !parts.contains(o) {
+                        parts.push(o.clone());
+                    }
+                }
                 parts.join(" ")
             }
         };

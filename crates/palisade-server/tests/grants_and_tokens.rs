@@ -361,6 +361,14 @@ async fn ropc_v1_v2_refresh_and_id_tokens() {
         .await
         .unwrap();
     assert_eq!(me["userPrincipalName"], user.user_principal_name);
+    let gc = s
+        .verify(
+            g["access_token"].as_str().unwrap(),
+            "https://graph.microsoft.com",
+            &format!("https://sts.windows.net/{tid}/"),
+        )
+        .await;
+    assert_eq!(gc["scp"], "openid profile", "OIDC scopes appear in a Graph token's scp");
     // `organizations` resolves the user's tenant.
     let (st, _) = s
         .token_v2(

@@ -322,3 +322,65 @@ async fn adminconsent_endpoint_v1_and_v2() {
     assert_eq!(q["state"], "s1");
     s.stop().await;
 }
+
+/// Static permissions on two resources plus a dynamic v2 scope on the first: the first resource's
+/// permissions are not adjacent, and consent must still grant each exactly once.
+#[tokio::test]
+async fn dynamic_v2_scope_after_static_permissions_consents_once() {
+    let s = TestServer::start().await;
+    let a = s.contoso.clone();
+    let app = s.app(&a, "Mixed", SignInAudience::AzureADMultipleOrgs, &["https://mixed.example.com/cb"], false).await;
+    s.permission(&a, &app, "WindowsDefenderATP", "Alert.Read.All", PermissionKind::Role).await;
+    s.permission(&a, &app, "Microsoft Graph", "User.Read", PermissionKind::Scope).await;
+    let b = s.tenant("Litware").await;
+    let admin = s.user(&b, "admin", vec![DirectoryRole::GlobalAdministrator], "Litware-Admin-1").await;
+    let browser = s.browser();
+    let scope = "https://api.securitycenter.microsoft.com/Alert.Read openid";
+    let url = format!(
+        "{}/organizations/oauth2/v2.0/authorize?client_id={}&response_type=code&redirect_uri=https://mixed.example.com/cb&scope={}&state=m",
+        s.base,
+        app.app_id,
+        form_urlencoded::byte_serialize(scope.as_bytes()).collect::<String>()
+    );
+    let html = browser.get(&url).send().await.unwrap().text().await.unwrap();
+    let page = browser
+        .post(format!("{}/organizations/login", s.base))
+        .form(&[
+            ("login", admin.user_principal_name.as_str()),
+            ("passwd", "Litware-Admin-1"),
+            ("ctx", &hidden(&html, "ctx")),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Read all alerts")
+            && page.contains("Read alerts")
+            && page.contains("Sign in and read user profile"),
+        "{page}"
+    );
+    let r = browser
+        .post(format!("{}/organizations/consent", s.base))
+        .form(&[
+            ("ctx", hidden(&page, "ctx").as_str()),
+            ("csrf", hidden(&page, "csrf").as_str()),
+            ("decision", "accept"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (uri, q) = location_params(&r);
+    assert_eq!(uri, "https://mixed.example.com/cb");
+    assert!(q.contains_key("code"), "consent succeeded: {q:?}");
+    let sp = s.identity.stores.directory.service_principal_by_app_id(b.id, app.app_id).await.unwrap().unwrap();
+    assert_eq!(s.identity.stores.directory.app_role_assignments_of(b.id, sp.id).await.unwrap().len(), 1);
+    let grants = s.identity.stores.directory.oauth2_grants_of_client(b.id, sp.id).await.unwrap();
+    let mut scopes: Vec<String> =
+        grants.iter().flat_map(|g| g.scopes().map(str::to_string).collect::<Vec<_>>()).collect();
+    scopes.sort();
+    assert_eq!(scopes, vec!["Alert.Read", "User.Read"]);
+    s.stop().await;
+}

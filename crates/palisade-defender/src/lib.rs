@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod errors;
+pub mod indicators;
 pub mod operations;
 
 pub use access::{Caller, authorize};

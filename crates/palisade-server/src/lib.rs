@@ -26,6 +26,8 @@ pub use palisade_identity::bootstrap::FirstRun;
 #[derive(Clone)]
 pub struct AppState {
     pub identity: Identity,
+    /// Defender indicators (the first Defender API collection served).
+    pub indicators: Arc<dyn palisade_defender::indicators::IndicatorStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +48,7 @@ pub enum ServerError {
 
 /// Every route Palisade serves.
 pub fn router(state: AppState) -> Router {
-    use http::{graph, oauth, pages};
+    use http::{defender, graph, oauth, pages};
     Router::new()
         .route("/healthz", get(oauth::healthz))
         .route("/metadata/endpoints", get(oauth::arm_metadata))
@@ -104,6 +106,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1.0/servicePrincipals/{id}/appRoleAssignedTo", get(graph::list_app_role_assigned_to))
         .route("/v1.0/oauth2PermissionGrants", get(graph::list_grants).post(graph::create_grant))
         .route("/v1.0/oauth2PermissionGrants/{id}", axum::routing::delete(graph::delete_grant))
+        // Defender for Endpoint API (issue 3, in progress): indicators.
+        .route("/api/indicators", get(defender::list_indicators).post(defender::submit_indicator))
+        .route("/api/v1.0/indicators", get(defender::list_indicators).post(defender::submit_indicator))
+        .route("/api/indicators/BatchDelete", post(defender::batch_delete_indicators))
+        .route("/api/v1.0/indicators/BatchDelete", post(defender::batch_delete_indicators))
+        .route("/api/indicators/{id}", axum::routing::delete(defender::delete_indicator))
+        .route("/api/v1.0/indicators/{id}", axum::routing::delete(defender::delete_indicator))
         // Operator.
         .route("/palisade/v1/tenants", get(graph::list_tenants).post(graph::create_tenant))
         .route("/palisade/v1/keys", get(graph::list_keys))
@@ -127,7 +136,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
     let tls = TlsPaths::new(&config.data_dir);
     let tls_setup = palisade_crypto::tls::ensure(&tls, &config.tls_extra_names)?;
     let backend = Arc::new(SqliteStore::open(&config.data_dir)?);
-    let stores = Stores::from_backend(backend);
+    let stores = Stores::from_backend(backend.clone());
     let keys =
         Arc::new(KeyRing::open(stores.clone(), Duration::from_secs(config.identity.key_refresh_secs.max(1))).await?);
     let identity = Identity::new(stores, keys, config.identity.to_identity_config());
@@ -135,7 +144,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         .map_err(|e| ServerError::Tls(format!("{}: {e}", tls.operator_cert.display())))?;
     identity.ensure_system(&op_cert).await?;
     let first_run = if config.demo { identity.ensure_demo().await? } else { None };
-    Ok(Prepared { state: AppState { identity }, tls, tls_setup, first_run })
+    Ok(Prepared { state: AppState { identity, indicators: backend }, tls, tls_setup, first_run })
 }
 
 /// A server bound to its listeners.

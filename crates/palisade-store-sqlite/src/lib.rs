@@ -18,8 +18,10 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+mod indicators;
+
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// SQLite-backed implementation of every store trait.
 #[derive(Clone)]
@@ -104,6 +106,22 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(backend)?;
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}")).map_err(backend)?;
         Ok(())
+    }
+
+    /// Like [`Self::run`] for callers with their own error type.
+    pub(crate) async fn run_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<String> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| E::from(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(e.to_string()))?
     }
 
     async fn run<T, F>(&self, f: F) -> StoreResult<T>

@@ -1,4 +1,4 @@
--- Palisade embedded store, schema version 1.
+-- Palisade embedded store, schema version 2 (2: Defender indicators).
 -- Every tenant-owned table carries tenant_id and every statement filters by it.
 CREATE TABLE IF NOT EXISTS tenants (
     id TEXT PRIMARY KEY,
@@ -105,3 +105,29 @@ CREATE TABLE IF NOT EXISTS login_failures (
     locked_until INTEGER,
     PRIMARY KEY (tenant_id, user_id)
 );
+
+-- Defender for Endpoint indicators. Filterable properties are columns (OData runs here); the API
+-- document is kept whole in `doc`.
+CREATE TABLE IF NOT EXISTS indicators (
+    tenant_id TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    id_text TEXT NOT NULL,
+    indicator_value TEXT NOT NULL,
+    indicator_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    application TEXT,
+    title TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    generate_alert INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    created_by_display_name TEXT NOT NULL,
+    creation_ms INTEGER NOT NULL,
+    expiration_ms INTEGER,
+    rbac_group_names TEXT NOT NULL,
+    rbac_group_ids TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, indicator_type, indicator_value)
+);
+CREATE INDEX IF NOT EXISTS indicators_creator ON indicators (tenant_id, created_by);
+CREATE INDEX IF NOT EXISTS indicators_created ON indicators (tenant_id, creation_ms);

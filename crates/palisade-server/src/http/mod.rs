@@ -1,6 +1,7 @@
 //! HTTP adapters. Handlers parse, call the identity domain, and render; no rules live here.
 
 pub mod ctx;
+pub mod defender;
 pub mod errors;
 pub mod graph;
 pub mod oauth;

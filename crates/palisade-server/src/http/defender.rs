@@ -1,0 +1,192 @@
+//! Defender for Endpoint / Microsoft 365 Defender API adapters. Authentication here, decisions in
+//! `palisade-defender`: a bearer token is validated strictly (signature, issuer of its own tenant,
+//! the audience allow-list, expiry), then judged against the operation's permissions.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use palisade_defender::indicators::{self, IndicatorSubmission, MAX_BATCH};
+use palisade_defender::{ACCEPTED_AUDIENCES, Caller, DefenderError, Operation, authorize};
+use palisade_identity::validate::TokenInvalid;
+use palisade_odata::QueryOptions;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::ctx::Ctx;
+use crate::AppState;
+
+/// A Defender error as a response.
+pub struct ApiError(pub DefenderError);
+
+impl From<DefenderError> for ApiError {
+    fn from(e: DefenderError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
+        (status, Json(self.0.body(Uuid::new_v4()))).into_response()
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+/// The authenticated caller of the Defender API, with the host it called.
+pub struct ApiCaller {
+    pub caller: Caller,
+    /// `app_displayname` of the token, for `createdBySource` and friends.
+    pub display_name: String,
+    pub base_url: String,
+}
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Ctx(ctx) = Ctx::from_request_parts(parts, state).await.expect("infallible");
+        let token = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|t| t.trim().to_string())
+            .ok_or_else(|| DefenderError::unauthorized("No bearer token was sent (Authorization: Bearer <token>)."))?;
+        let validated = state.identity.validate_access_token(&token, ACCEPTED_AUDIENCES, &[ctx.base_url.as_str()]).await.map_err(|e| match e {
+            // A valid token for another resource is refused as forbidden, as the service does.
+            TokenInvalid::Audience(aud) => DefenderError::forbidden(format!(
+                "The token's audience '{aud}' is not accepted here. Request a token for https://api.securitycenter.microsoft.com (or https://api.security.microsoft.com)."
+            )),
+            other => DefenderError::unauthorized(format!("{other}.")),
+        })?;
+        let caller = Caller::from_claims(&validated.claims)?;
+        let display_name = validated.claims["app_displayname"]
+            .as_str()
+            .or(validated.claims["upn"].as_str())
+            .unwrap_or(caller.app_id())
+            .to_string();
+        Ok(ApiCaller { caller, display_name, base_url: ctx.base_url })
+    }
+}
+
+impl ApiCaller {
+    fn may(&self, op: Operation) -> Result<(), ApiError> {
+        authorize(&self.caller, op).map_err(ApiError)
+    }
+    fn context(&self, fragment: &str) -> String {
+        format!("{}/api/$metadata#{fragment}", self.base_url)
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// `GET /api/indicators`: active indicators, OData in the store.
+pub async fn list_indicators(State(s): State<AppState>, c: ApiCaller, uri: Uri) -> ApiResult {
+    c.may(Operation::ListIndicators)?;
+    let raw = uri.query().unwrap_or("");
+    let q = QueryOptions::parse_for(raw, &indicators::SCHEMA)
+        .map_err(|e| DefenderError::new(400, "ODataError", e.to_string()))?;
+    let creator = indicators::visible_creator(&c.caller);
+    let items = s
+        .indicators
+        .indicators(c.caller.tenant_id(), &q, creator.as_deref(), now())
+        .await
+        .map_err(DefenderError::from)?;
+    let page = q.page_size(&indicators::SCHEMA);
+    let mut body = json!({"@odata.context": c.context("Indicators")});
+    let url = format!("{}{}", c.base_url, uri);
+    if let Some(next) = palisade_odata::next_link(&url, q.skip.unwrap_or(0), page, items.len()) {
+        body["@odata.nextLink"] = json!(next);
+    }
+    body["value"] = json!(items);
+    Ok(Json(body).into_response())
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(DefenderError::invalid_body("The request body is empty.").into());
+    }
+    serde_json::from_slice(body).map_err(|e| DefenderError::invalid_body(format!("{e}.")).into())
+}
+
+/// `POST /api/indicators`: submit or update (same type and value) an indicator.
+pub async fn submit_indicator(State(s): State<AppState>, c: ApiCaller, body: Bytes) -> ApiResult {
+    c.may(Operation::SubmitIndicator)?;
+    let sub: IndicatorSubmission = json_body(&body)?;
+    let t = now();
+    let ind = sub.into_indicator(&c.caller, &c.display_name, t)?;
+    let (stored, created) =
+        s.indicators.upsert_indicator(c.caller.tenant_id(), &ind, t).await.map_err(DefenderError::from)?;
+    tracing::info!(tenant = %c.caller.tenant_id(), id = %stored.id, created, "indicator submitted");
+    let mut v =
+        serde_json::to_value(&stored).map_err(|e| DefenderError::new(500, "InternalServerError", e.to_string()))?;
+    if let Value::Object(o) = &mut v {
+        o.insert("@odata.context".into(), json!(c.context("Indicators/$entity")));
+    }
+    Ok(Json(v).into_response())
+}
+
+/// `DELETE /api/indicators/{id}`.
+pub async fn delete_indicator(State(s): State<AppState>, c: ApiCaller, Path(id): Path<String>) -> ApiResult {
+    c.may(Operation::DeleteIndicator)?;
+    let creator = indicators::visible_creator(&c.caller);
+    let missing = s
+        .indicators
+        .delete_indicators(c.caller.tenant_id(), std::slice::from_ref(&id), creator.as_deref())
+        .await
+        .map_err(DefenderError::from)?;
+    if !missing.is_empty() {
+        return Err(DefenderError::not_found(format!("Indicator {id}")).into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct BatchDeleteBody {
+    #[serde(rename = "IndicatorIds")]
+    indicator_ids: Option<Vec<Value>>,
+}
+
+/// `POST /api/indicators/BatchDelete` with `{"IndicatorIds": [...]}` (≤ 500): all or nothing.
+pub async fn batch_delete_indicators(State(s): State<AppState>, c: ApiCaller, body: Bytes) -> ApiResult {
+    c.may(Operation::BatchDeleteIndicators)?;
+    let b: BatchDeleteBody = json_body(&body)?;
+    let ids: Vec<String> = b
+        .indicator_ids
+        .ok_or_else(|| DefenderError::missing_parameter("IndicatorIds"))?
+        .into_iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(s),
+            Value::Number(n) => Ok(n.to_string()),
+            other => Err(DefenderError::new(400, "InvalidInput", format!("Invalid input IndicatorIds: {other}"))),
+        })
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Err(DefenderError::new(400, "InvalidInput", "Invalid input IndicatorIds: the list is empty.").into());
+    }
+    if ids.len() > MAX_BATCH {
+        return Err(DefenderError::new(
+            400,
+            "MaximumBatchSizeExceeded",
+            format!("Maximum batch size exceeded. Received: {}, allowed: {MAX_BATCH}.", ids.len()),
+        )
+        .into());
+    }
+    let creator = indicators::visible_creator(&c.caller);
+    let missing = s
+        .indicators
+        .delete_indicators(c.caller.tenant_id(), &ids, creator.as_deref())
+        .await
+        .map_err(DefenderError::from)?;
+    if !missing.is_empty() {
+        return Err(DefenderError::not_found(format!("Indicators {}", missing.join(", "))).into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -34,25 +34,6 @@ async fn app_token(s: &TestServer, tenant: &Tenant, name: &str, roles: &[&str], 
     (app, b["access_token"].as_str().unwrap().to_string())
 }
 
-async fn api(
-    s: &TestServer,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut r = s.http.request(method, format!("{}{path}", s.base));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.unwrap();
-    let st = resp.status();
-    (st, resp.json().await.unwrap_or(Value::Null))
-}
-
 fn sha1_indicator(value: &str, title: &str) -> Value {
     json!({"indicatorValue": value, "indicatorType": "FileSha1", "title": title, "application": "demo-test",
            "action": "AlertAndBlock", "severity": "Informational", "description": "test",
@@ -71,36 +52,34 @@ async fn indicators_end_to_end() {
         app_token(&s, &t, "Graph", &["Application.Read.All"], "https://graph.microsoft.com/.default").await;
 
     // Authentication and authorization failures in Defender's format.
-    let (st, b) = api(&s, M::GET, "/api/indicators", None, None).await;
+    let (st, b) = s.call(M::GET, "/api/indicators", None, None).await;
     assert_eq!((st, b["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("Unauthorized")));
     assert!(b["error"]["target"].is_string());
-    let (st, b) = api(&s, M::GET, "/api/indicators", Some(&common::tamper_signature(&own)), None).await;
+    let (st, b) = s.call(M::GET, "/api/indicators", Some(&common::tamper_signature(&own)), None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "{b}");
-    let (st, b) = api(&s, M::GET, "/api/indicators", Some(&graph), None).await;
+    let (st, b) = s.call(M::GET, "/api/indicators", Some(&graph), None).await;
     assert_eq!((st, b["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("Forbidden")), "foreign audience: {b}");
-    let (st, b) = api(&s, M::GET, "/api/indicators", Some(&alerts_only), None).await;
+    let (st, b) = s.call(M::GET, "/api/indicators", Some(&alerts_only), None).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(b["error"]["message"].as_str().unwrap().starts_with("The application does not have any of the required application permissions (Ti.ReadWrite, Ti.ReadWrite.All, Ti.Read.All) to access the resource."), "{b}");
 
     // Submit (the doc example), then the same type+value again: updated, same id.
     let sha = "220e7d15b011d7fac48f2bd61114db1022197f7f";
-    let (st, first) = api(&s, M::POST, "/api/indicators", Some(&own), Some(sha1_indicator(sha, "first"))).await;
+    let (st, first) = s.call(M::POST, "/api/indicators", Some(&own), Some(sha1_indicator(sha, "first"))).await;
     assert_eq!(st, StatusCode::OK, "{first}");
     assert_eq!(first["id"], "1");
     assert_eq!(first["createdBy"], own_app.app_id.to_string());
     assert_eq!(first["createdBySource"], "Own");
     assert_eq!(first["@odata.context"], format!("{}/api/$metadata#Indicators/$entity", s.base));
     let (_, again) =
-        api(&s, M::POST, "/api/indicators", Some(&own), Some(sha1_indicator(&sha.to_uppercase(), "second"))).await;
+        s.call(M::POST, "/api/indicators", Some(&own), Some(sha1_indicator(&sha.to_uppercase(), "second"))).await;
     assert_eq!((again["id"].as_str(), again["title"].as_str()), (Some("1"), Some("second")), "upsert on type+value");
     assert_eq!(again["creationTimeDateTimeUtc"], first["creationTimeDateTimeUtc"]);
 
     // Validation, with the service's codes.
-    let (st, b) = api(&s, M::POST, "/api/indicators", Some(&own), Some(json!({"indicatorValue": "nothex", "indicatorType": "FileSha1", "action": "Block", "title": "t", "description": "d"}))).await;
+    let (st, b) = s.call(M::POST, "/api/indicators", Some(&own), Some(json!({"indicatorValue": "nothex", "indicatorType": "FileSha1", "action": "Block", "title": "t", "description": "d"}))).await;
     assert_eq!((st, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidHashValue")));
-    let (_, b) = api(
-        &s,
-        M::POST,
+    let (_, b) = s.call(M::POST,
         "/api/indicators",
         Some(&own),
         Some(json!({"indicatorValue": "1.2.3.4", "indicatorType": "IpAddress", "action": "Block", "description": "d"})),
@@ -112,58 +91,52 @@ async fn indicators_end_to_end() {
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "InvalidRequestBody");
 
     // A second app with Ti.ReadWrite.All.
-    let (st, ip) = api(&s, M::POST, "/api/v1.0/indicators", Some(&all), Some(json!({"indicatorValue": "203.0.113.7", "indicatorType": "IpAddress", "action": "Block", "title": "c2", "description": "beacon", "severity": "High"}))).await;
+    let (st, ip) = s.call(M::POST, "/api/v1.0/indicators", Some(&all), Some(json!({"indicatorValue": "203.0.113.7", "indicatorType": "IpAddress", "action": "Block", "title": "c2", "description": "beacon", "severity": "High"}))).await;
     assert_eq!((st, ip["id"].as_str()), (StatusCode::OK, Some("2")), "{ip}");
 
     // Visibility: Ti.ReadWrite sees its own, Ti.ReadWrite.All sees everything.
-    let (_, mine) = api(&s, M::GET, "/api/indicators", Some(&own), None).await;
+    let (_, mine) = s.call(M::GET, "/api/indicators", Some(&own), None).await;
     assert_eq!(mine["value"].as_array().unwrap().len(), 1);
     assert_eq!(mine["@odata.context"], format!("{}/api/$metadata#Indicators", s.base));
-    let (_, every) = api(&s, M::GET, "/api/indicators", Some(&all), None).await;
+    let (_, every) = s.call(M::GET, "/api/indicators", Some(&all), None).await;
     assert_eq!(every["value"].as_array().unwrap().len(), 2);
 
     // OData runs in the store: filter, order, paging, errors.
-    let (_, f) = api(
-        &s,
-        M::GET,
-        "/api/indicators?$filter=indicatorType+eq+'IpAddress'+and+severity+eq+'High'",
-        Some(&all),
-        None,
-    )
-    .await;
+    let (_, f) = s
+        .call(M::GET, "/api/indicators?$filter=indicatorType+eq+'IpAddress'+and+severity+eq+'High'", Some(&all), None)
+        .await;
     assert_eq!(f["value"].as_array().unwrap().len(), 1);
     assert_eq!(f["value"][0]["indicatorValue"], "203.0.113.7");
-    let (_, f) =
-        api(&s, M::GET, "/api/indicators?$filter=rbacGroupNames/any(g: g eq 'group2')", Some(&all), None).await;
+    let (_, f) = s.call(M::GET, "/api/indicators?$filter=rbacGroupNames/any(g: g eq 'group2')", Some(&all), None).await;
     assert_eq!(f["value"][0]["id"], "1");
-    let (_, p) = api(&s, M::GET, "/api/indicators?$top=1&$orderby=id desc", Some(&all), None).await;
+    let (_, p) = s.call(M::GET, "/api/indicators?$top=1&$orderby=id desc", Some(&all), None).await;
     assert_eq!(p["value"].as_array().unwrap().len(), 1);
     assert_eq!(p["value"][0]["id"], "2");
     let next = p["@odata.nextLink"].as_str().expect("nextLink when the page is full");
     assert!(next.contains("$skip=1"), "{next}");
-    let (st, b) = api(&s, M::GET, "/api/indicators?$filter=colour eq 'red'", Some(&all), None).await;
+    let (st, b) = s.call(M::GET, "/api/indicators?$filter=colour eq 'red'", Some(&all), None).await;
     assert_eq!((st, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("ODataError")));
     assert!(b["error"]["message"].as_str().unwrap().starts_with("Invalid OData URI query"));
 
     // Tenant isolation: another tenant's application sees none of these and cannot delete them.
     let other = s.tenant("Tailspin").await;
     let (_, other_all) = app_token(&s, &other, "Other", &["Ti.ReadWrite.All"], MDE).await;
-    let (_, none) = api(&s, M::GET, "/api/indicators", Some(&other_all), None).await;
+    let (_, none) = s.call(M::GET, "/api/indicators", Some(&other_all), None).await;
     assert_eq!(none["value"], json!([]));
-    assert_eq!(api(&s, M::DELETE, "/api/indicators/1", Some(&other_all), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.call(M::DELETE, "/api/indicators/1", Some(&other_all), None).await.0, StatusCode::NOT_FOUND);
 
     // Deleting: an own-only app cannot delete another app's indicator; BatchDelete is all or nothing.
-    assert_eq!(api(&s, M::DELETE, "/api/indicators/2", Some(&own), None).await.0, StatusCode::NOT_FOUND);
-    let (st, b) = api(&s, M::POST, "/api/indicators/BatchDelete", Some(&all), Some(json!({"IndicatorIds": []}))).await;
+    assert_eq!(s.call(M::DELETE, "/api/indicators/2", Some(&own), None).await.0, StatusCode::NOT_FOUND);
+    let (st, b) = s.call(M::POST, "/api/indicators/BatchDelete", Some(&all), Some(json!({"IndicatorIds": []}))).await;
     assert_eq!((st, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidInput")));
     let many: Vec<String> = (0..501).map(|i| i.to_string()).collect();
-    let (_, b) = api(&s, M::POST, "/api/indicators/BatchDelete", Some(&all), Some(json!({"IndicatorIds": many}))).await;
+    let (_, b) = s.call(M::POST, "/api/indicators/BatchDelete", Some(&all), Some(json!({"IndicatorIds": many}))).await;
     assert_eq!(b["error"]["code"], "MaximumBatchSizeExceeded");
     let (st, _) =
-        api(&s, M::POST, "/api/indicators/BatchDelete", Some(&all), Some(json!({"IndicatorIds": ["1", "999"]}))).await;
+        s.call(M::POST, "/api/indicators/BatchDelete", Some(&all), Some(json!({"IndicatorIds": ["1", "999"]}))).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert_eq!(
-        api(&s, M::GET, "/api/indicators", Some(&all), None).await.1["value"].as_array().unwrap().len(),
+        s.call(M::GET, "/api/indicators", Some(&all), None).await.1["value"].as_array().unwrap().len(),
         2,
         "nothing deleted"
     );
@@ -176,6 +149,6 @@ async fn indicators_end_to_end() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(api(&s, M::GET, "/api/indicators", Some(&all), None).await.1["value"], json!([]));
+    assert_eq!(s.call(M::GET, "/api/indicators", Some(&all), None).await.1["value"], json!([]));
     s.stop().await;
 }

@@ -33,25 +33,6 @@ async fn graph_token(s: &TestServer, tenant: &Tenant, roles: &[&str]) -> String 
     b["access_token"].as_str().unwrap().to_string()
 }
 
-async fn call(
-    s: &TestServer,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut r = s.http.request(method, format!("{}{path}", s.base));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.unwrap();
-    let st = resp.status();
-    (st, resp.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn graph_api_permissions_and_isolation() {
     use reqwest::Method as M;
@@ -70,7 +51,7 @@ async fn graph_api_permissions_and_isolation() {
     .await;
 
     // No token, a token for another audience, a tampered token: 401 in Graph's format.
-    let (st, b) = call(&s, M::GET, "/v1.0/applications", None, None).await;
+    let (st, b) = s.call(M::GET, "/v1.0/applications", None, None).await;
     assert_eq!((st, b["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("InvalidAuthenticationToken")));
     let (app, secret) = s.daemon_app().await;
     let (_, mde) = s
@@ -84,35 +65,35 @@ async fn graph_api_permissions_and_isolation() {
             ],
         )
         .await;
-    let (st, b) = call(&s, M::GET, "/v1.0/applications", mde["access_token"].as_str(), None).await;
+    let (st, b) = s.call(M::GET, "/v1.0/applications", mde["access_token"].as_str(), None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert!(b["error"]["message"].as_str().unwrap().contains("audience"), "{b}");
     let tampered = common::tamper_signature(&admin_token);
-    assert_eq!(call(&s, M::GET, "/v1.0/applications", Some(&tampered), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.call(M::GET, "/v1.0/applications", Some(&tampered), None).await.0, StatusCode::UNAUTHORIZED);
 
     // A valid Graph token without the permission: 403 naming what is missing.
     let weak = graph_token(&s, &a, &["User.Read.All"]).await;
-    let (st, b) = call(&s, M::POST, "/v1.0/applications", Some(&weak), Some(json!({"displayName": "x"}))).await;
+    let (st, b) = s.call(M::POST, "/v1.0/applications", Some(&weak), Some(json!({"displayName": "x"}))).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(b["error"]["code"], "Authorization_RequestDenied");
     assert!(b["error"]["message"].as_str().unwrap().contains("Application.ReadWrite.All"));
 
     // Create an application the Graph way, add a secret, find the WindowsDefenderATP service principal, assign a role.
-    let (st, created) = call(&s, M::POST, "/v1.0/applications", Some(&admin_token), Some(json!({
+    let (st, created) = s.call(M::POST, "/v1.0/applications", Some(&admin_token), Some(json!({
         "displayName": "Graph-made", "signInAudience": "AzureADMyOrg", "web": {"redirectUris": ["https://example.com/cb"]}
     }))).await;
     assert_eq!(st, StatusCode::CREATED, "{created}");
     let obj = created["id"].as_str().unwrap().to_string();
     let app_id = created["appId"].as_str().unwrap().to_string();
     assert_eq!(created["web"]["redirectUris"][0], "https://example.com/cb");
-    let (st, pw) = call(
-        &s,
-        M::POST,
-        &format!("/v1.0/applications/{obj}/addPassword"),
-        Some(&admin_token),
-        Some(json!({"passwordCredential": {"displayName": "ci"}})),
-    )
-    .await;
+    let (st, pw) = s
+        .call(
+            M::POST,
+            &format!("/v1.0/applications/{obj}/addPassword"),
+            Some(&admin_token),
+            Some(json!({"passwordCredential": {"displayName": "ci"}})),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
     let secret_text = pw["secretText"].as_str().unwrap().to_string();
     assert_eq!(pw["hint"], &secret_text[..3]);
@@ -123,36 +104,35 @@ async fn graph_api_permissions_and_isolation() {
     )
     .unwrap();
     assert_eq!((end - time::OffsetDateTime::now_utc()).whole_days(), 729);
-    let (_, got) = call(&s, M::GET, &format!("/v1.0/applications(appId='{app_id}')"), Some(&admin_token), None).await;
+    let (_, got) = s.call(M::GET, &format!("/v1.0/applications(appId='{app_id}')"), Some(&admin_token), None).await;
     assert_eq!(got["passwordCredentials"][0]["secretText"], Value::Null, "the value is never shown again");
     assert_eq!(got["passwordCredentials"][0]["keyId"], pw["keyId"]);
 
     // Graph creates no service principal for a new application: the app must create one.
-    let (st, sp) =
-        call(&s, M::POST, "/v1.0/servicePrincipals", Some(&admin_token), Some(json!({"appId": app_id}))).await;
+    let (st, sp) = s.call(M::POST, "/v1.0/servicePrincipals", Some(&admin_token), Some(json!({"appId": app_id}))).await;
     assert_eq!(st, StatusCode::CREATED, "{sp}");
-    let (_, mde_sp) = call(
-        &s,
-        M::GET,
-        "/v1.0/servicePrincipals?$filter=appId eq 'fc780465-2017-40d4-a0c5-307022471b92'",
-        Some(&admin_token),
-        None,
-    )
-    .await;
+    let (_, mde_sp) = s
+        .call(
+            M::GET,
+            "/v1.0/servicePrincipals?$filter=appId eq 'fc780465-2017-40d4-a0c5-307022471b92'",
+            Some(&admin_token),
+            None,
+        )
+        .await;
     let mde_sp = &mde_sp["value"][0];
     assert_eq!(mde_sp["displayName"], "WindowsDefenderATP");
     let role =
         mde_sp["appRoles"].as_array().unwrap().iter().find(|r| r["value"] == "Machine.Isolate").unwrap()["id"].clone();
-    let (st, asg) = call(
-        &s,
-        M::POST,
-        &format!("/v1.0/servicePrincipals/{}/appRoleAssignments", sp["id"].as_str().unwrap()),
-        Some(&admin_token),
-        Some(json!({
-            "principalId": sp["id"], "resourceId": mde_sp["id"], "appRoleId": role
-        })),
-    )
-    .await;
+    let (st, asg) = s
+        .call(
+            M::POST,
+            &format!("/v1.0/servicePrincipals/{}/appRoleAssignments", sp["id"].as_str().unwrap()),
+            Some(&admin_token),
+            Some(json!({
+                "principalId": sp["id"], "resourceId": mde_sp["id"], "appRoleId": role
+            })),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{asg}");
     let (st, tok) = s
         .token_v1(
@@ -174,42 +154,40 @@ async fn graph_api_permissions_and_isolation() {
         )
         .await;
     assert_eq!(claims["roles"], json!(["Machine.Isolate"]));
-    let (st, _) = call(
-        &s,
-        M::POST,
-        &format!("/v1.0/servicePrincipals/{}/appRoleAssignments", sp["id"].as_str().unwrap()),
-        Some(&admin_token),
-        Some(json!({
-            "principalId": sp["id"], "resourceId": mde_sp["id"], "appRoleId": role
-        })),
-    )
-    .await;
+    let (st, _) = s
+        .call(
+            M::POST,
+            &format!("/v1.0/servicePrincipals/{}/appRoleAssignments", sp["id"].as_str().unwrap()),
+            Some(&admin_token),
+            Some(json!({
+                "principalId": sp["id"], "resourceId": mde_sp["id"], "appRoleId": role
+            })),
+        )
+        .await;
     assert_eq!(st, StatusCode::CONFLICT, "duplicate assignment");
 
     // Palisade's portal-button actions.
-    let (st, b) = call(
-        &s,
-        M::POST,
-        &format!("/v1.0/applications/{obj}/addApiPermission"),
-        Some(&admin_token),
-        Some(json!({"api": "WindowsDefenderATP", "permission": "Machine.Isolate"})),
-    )
-    .await;
+    let (st, b) = s
+        .call(
+            M::POST,
+            &format!("/v1.0/applications/{obj}/addApiPermission"),
+            Some(&admin_token),
+            Some(json!({"api": "WindowsDefenderATP", "permission": "Machine.Isolate"})),
+        )
+        .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "ambiguous: exists as role and scope");
     assert!(b["error"]["message"].as_str().unwrap().contains("--type"));
-    let (st, _) = call(
-        &s,
-        M::POST,
-        &format!("/v1.0/applications/{obj}/addApiPermission"),
-        Some(&admin_token),
-        Some(json!({"api": "WindowsDefenderATP", "permission": "Alert.Read.All", "type": "application"})),
-    )
-    .await;
+    let (st, _) = s
+        .call(
+            M::POST,
+            &format!("/v1.0/applications/{obj}/addApiPermission"),
+            Some(&admin_token),
+            Some(json!({"api": "WindowsDefenderATP", "permission": "Alert.Read.All", "type": "application"})),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
     // The M365D page's spelling "Incidents.Read.All" is tolerated.
-    let (st, b) = call(
-        &s,
-        M::POST,
+    let (st, b) = s.call(M::POST,
         &format!("/v1.0/applications/{obj}/addApiPermission"),
         Some(&admin_token),
         Some(json!({"api": "Microsoft Threat Protection", "permission": "Incidents.Read.All", "type": "application"})),
@@ -217,7 +195,7 @@ async fn graph_api_permissions_and_isolation() {
     .await;
     assert_eq!(st, StatusCode::OK, "{b}");
     let (st, out) =
-        call(&s, M::POST, &format!("/v1.0/applications/{obj}/grantAdminConsent"), Some(&admin_token), None).await;
+        s.call(M::POST, &format!("/v1.0/applications/{obj}/grantAdminConsent"), Some(&admin_token), None).await;
     assert_eq!(st, StatusCode::OK, "{out}");
     let mut granted: Vec<&str> =
         out["appRolesGranted"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
@@ -225,33 +203,28 @@ async fn graph_api_permissions_and_isolation() {
     assert_eq!(granted, vec!["Alert.Read.All", "Incident.Read.All"]);
 
     // Users: a generated password is returned once.
-    let (st, u) = call(&s, M::POST, "/v1.0/users", Some(&admin_token), Some(json!({"userPrincipalName": format!("bob@{}", a.default_domain), "displayName": "Bob", "palisadeDirectoryRoles": ["Security Reader"]}))).await;
+    let (st, u) = s.call(M::POST, "/v1.0/users", Some(&admin_token), Some(json!({"userPrincipalName": format!("bob@{}", a.default_domain), "displayName": "Bob", "palisadeDirectoryRoles": ["Security Reader"]}))).await;
     assert_eq!(st, StatusCode::CREATED, "{u}");
     assert!(u["passwordProfile"]["password"].as_str().unwrap().len() >= 16);
-    let (st, b) = call(
-        &s,
-        M::POST,
-        "/v1.0/users",
-        Some(&admin_token),
-        Some(json!({"userPrincipalName": "bob@other.example.com"})),
-    )
-    .await;
+    let (st, b) = s
+        .call(M::POST, "/v1.0/users", Some(&admin_token), Some(json!({"userPrincipalName": "bob@other.example.com"})))
+        .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "UPN domain must be verified in the tenant: {b}");
 
     // Tenant isolation: tenant B's admin app sees only tenant B.
     let b_tenant = s.tenant("Isolated").await;
     let b_token = graph_token(&s, &b_tenant, &["Application.ReadWrite.All"]).await;
-    let (_, list) = call(&s, M::GET, "/v1.0/applications", Some(&b_token), None).await;
+    let (_, list) = s.call(M::GET, "/v1.0/applications", Some(&b_token), None).await;
     let names: Vec<&str> =
         list["value"].as_array().unwrap().iter().map(|a| a["displayName"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["Automation"], "only B's own registration");
-    let (st, _) = call(&s, M::GET, &format!("/v1.0/applications/{obj}"), Some(&b_token), None).await;
+    let (st, _) = s.call(M::GET, &format!("/v1.0/applications/{obj}"), Some(&b_token), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "A's application is invisible from B");
-    let (st, _) = call(&s, M::DELETE, &format!("/v1.0/applications/{obj}"), Some(&b_token), None).await;
+    let (st, _) = s.call(M::DELETE, &format!("/v1.0/applications/{obj}"), Some(&b_token), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // Operator endpoints refuse ordinary applications.
-    let (st, _) = call(&s, M::GET, "/palisade/v1/tenants", Some(&admin_token), None).await;
+    let (st, _) = s.call(M::GET, "/palisade/v1/tenants", Some(&admin_token), None).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     s.stop().await;
 }

@@ -7,6 +7,7 @@ pub mod access;
 pub mod errors;
 pub mod indicators;
 pub mod operations;
+pub mod quota;
 
 pub use access::{Caller, authorize};
 pub use errors::DefenderError;

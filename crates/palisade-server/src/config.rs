@@ -21,6 +21,8 @@ pub struct Config {
     /// Create the Contoso demo tenant on an empty directory.
     pub demo: bool,
     pub identity: IdentitySettings,
+    /// Defender API quotas: `real` (the documented per-tenant, per-API limits) or `off`.
+    pub throttling: palisade_defender::quota::Throttling,
     pub log: LogSettings,
 }
 
@@ -53,6 +55,7 @@ impl Default for Config {
             tls_extra_names: vec![],
             demo: true,
             identity: IdentitySettings::default(),
+            throttling: Default::default(),
             log: LogSettings::default(),
         }
     }

@@ -28,6 +28,9 @@ pub struct AppState {
     pub identity: Identity,
     /// Defender indicators (the first Defender API collection served).
     pub indicators: Arc<dyn palisade_defender::indicators::IndicatorStore>,
+    /// Shared API quota counters and the configured mode.
+    pub quotas: Arc<dyn palisade_defender::quota::QuotaStore>,
+    pub throttling: palisade_defender::quota::Throttling,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +147,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         .map_err(|e| ServerError::Tls(format!("{}: {e}", tls.operator_cert.display())))?;
     identity.ensure_system(&op_cert).await?;
     let first_run = if config.demo { identity.ensure_demo().await? } else { None };
-    Ok(Prepared { state: AppState { identity, indicators: backend }, tls, tls_setup, first_run })
+    let state = AppState { identity, indicators: backend.clone(), quotas: backend, throttling: config.throttling };
+    Ok(Prepared { state, tls, tls_setup, first_run })
 }
 
 /// A server bound to its listeners.

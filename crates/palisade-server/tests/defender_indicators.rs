@@ -152,3 +152,50 @@ async fn indicators_end_to_end() {
     assert_eq!(s.call(M::GET, "/api/indicators", Some(&all), None).await.1["value"], json!([]));
     s.stop().await;
 }
+
+/// The documented quota (100 calls a minute per tenant and API) answers 429 with Retry-After and
+/// the service's body; `throttling = "off"` lifts it.
+#[tokio::test]
+async fn throttling_real_and_off() {
+    use reqwest::Method as M;
+    let s = TestServer::start().await;
+    let t = s.contoso.clone();
+    let (_, tok) = app_token(&s, &t, "Busy", &["Ti.ReadWrite.All"], MDE).await;
+    let mut ok = 0;
+    let mut throttled = None;
+    // A minute boundary may fall inside the loop, so allow up to two windows' worth.
+    for _ in 0..201 {
+        let r = s.http.get(format!("{}/api/indicators", s.base)).bearer_auth(&tok).send().await.unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            throttled = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::OK);
+        ok += 1;
+    }
+    let r = throttled.expect("429 within two windows");
+    assert!(ok >= 100, "at least the documented 100 calls pass: {ok}");
+    let retry: u32 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["message"], "API calls quota exceeded! maximum allowed 100 per 00:01:00");
+    // Another API has its own budget.
+    let (st, _) = s
+        .call(
+            M::POST,
+            "/api/indicators",
+            Some(&tok),
+            Some(sha1_indicator("220e7d15b011d7fac48f2bd61114db1022197f7f", "t")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    s.stop().await;
+
+    let s = TestServer::start_with(|c| c.throttling = palisade_defender::quota::Throttling::Off).await;
+    let t = s.contoso.clone();
+    let (_, tok) = app_token(&s, &t, "Busy", &["Ti.ReadWrite.All"], MDE).await;
+    for _ in 0..130 {
+        assert_eq!(s.call(M::GET, "/api/indicators", Some(&tok), None).await.0, StatusCode::OK);
+    }
+    s.stop().await;
+}

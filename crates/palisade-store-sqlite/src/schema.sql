@@ -131,3 +131,12 @@ CREATE TABLE IF NOT EXISTS indicators (
 );
 CREATE INDEX IF NOT EXISTS indicators_creator ON indicators (tenant_id, created_by);
 CREATE INDEX IF NOT EXISTS indicators_created ON indicators (tenant_id, creation_ms);
+
+-- API quota counters: one row per key and fixed window.
+CREATE TABLE IF NOT EXISTS quota_counters (
+    key TEXT NOT NULL,
+    window_secs INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (key, window_secs)
+);

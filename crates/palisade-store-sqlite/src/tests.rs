@@ -250,3 +250,29 @@ async fn client_credentials_context_is_tenant_scoped() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn quota_windows_refuse_then_reset() {
+    use palisade_defender::quota::{QuotaDecision, QuotaStore};
+    let dir = tmp();
+    let s = SqliteStore::open(&dir).unwrap();
+    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(); // on a minute boundary
+    let budgets = [(60, 3), (3600, 5)];
+    for _ in 0..3 {
+        assert_eq!(s.charge("k", &budgets, t0).await.unwrap(), QuotaDecision::Allowed);
+    }
+    assert_eq!(
+        s.charge("k", &budgets, t0 + time::Duration::seconds(10)).await.unwrap(),
+        QuotaDecision::Exceeded { limit: 3, window_secs: 60, retry_after_secs: 50 }
+    );
+    assert_eq!(s.charge("other", &budgets, t0).await.unwrap(), QuotaDecision::Allowed, "keys are independent");
+    // Next minute: the minute budget resets, the hour budget (5) still counts the first 3.
+    let t1 = t0 + time::Duration::seconds(60);
+    assert_eq!(s.charge("k", &budgets, t1).await.unwrap(), QuotaDecision::Allowed);
+    assert_eq!(s.charge("k", &budgets, t1).await.unwrap(), QuotaDecision::Allowed);
+    assert!(matches!(
+        s.charge("k", &budgets, t1).await.unwrap(),
+        QuotaDecision::Exceeded { limit: 5, window_secs: 3600, .. }
+    ));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use palisade_defender::indicators::{self, IndicatorSubmission, MAX_BATCH};
+use palisade_defender::quota::{self, ChargeError};
 use palisade_defender::{ACCEPTED_AUDIENCES, Caller, DefenderError, Operation, authorize};
 use palisade_identity::validate::TokenInvalid;
 use palisade_odata::QueryOptions;
@@ -19,19 +20,23 @@ use uuid::Uuid;
 use super::ctx::Ctx;
 use crate::AppState;
 
-/// A Defender error as a response.
-pub struct ApiError(pub DefenderError);
+/// A Defender error as a response (with `Retry-After` for 429).
+pub struct ApiError(pub DefenderError, pub Option<u32>);
 
 impl From<DefenderError> for ApiError {
     fn from(e: DefenderError) -> Self {
-        Self(e)
+        Self(e, None)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
-        (status, Json(self.0.body(Uuid::new_v4()))).into_response()
+        let mut r = (status, Json(self.0.body(Uuid::new_v4()))).into_response();
+        if let Some(secs) = self.1 {
+            r.headers_mut().insert(http::header::RETRY_AFTER, secs.into());
+        }
+        r
     }
 }
 
@@ -75,8 +80,21 @@ impl FromRequestParts<AppState> for ApiCaller {
 }
 
 impl ApiCaller {
-    fn may(&self, op: Operation) -> Result<(), ApiError> {
-        authorize(&self.caller, op).map_err(ApiError)
+    /// Admits a call of `op`: the token must carry an accepted permission, then the tenant's
+    /// quota for the API is charged.
+    async fn admit(&self, state: &AppState, op: Operation) -> Result<(), ApiError> {
+        authorize(&self.caller, op)?;
+        match quota::charge(state.quotas.as_ref(), state.throttling, self.caller.tenant_id(), op, now()).await {
+            Ok(()) => Ok(()),
+            Err(ChargeError::Throttled(e, retry_after)) => {
+                tracing::info!(tenant = %self.caller.tenant_id(), operation = op.name(), retry_after, "throttled");
+                Err(ApiError(e, Some(retry_after)))
+            }
+            Err(ChargeError::Store(e)) => {
+                tracing::warn!(error = %e, "quota store failed; admitting the call");
+                Ok(())
+            }
+        }
     }
     fn context(&self, fragment: &str) -> String {
         format!("{}/api/$metadata#{fragment}", self.base_url)
@@ -89,7 +107,7 @@ fn now() -> OffsetDateTime {
 
 /// `GET /api/indicators`: active indicators, OData in the store.
 pub async fn list_indicators(State(s): State<AppState>, c: ApiCaller, uri: Uri) -> ApiResult {
-    c.may(Operation::ListIndicators)?;
+    c.admit(&s, Operation::ListIndicators).await?;
     let raw = uri.query().unwrap_or("");
     let q = QueryOptions::parse_for(raw, &indicators::SCHEMA)
         .map_err(|e| DefenderError::new(400, "ODataError", e.to_string()))?;
@@ -118,7 +136,7 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError
 
 /// `POST /api/indicators`: submit or update (same type and value) an indicator.
 pub async fn submit_indicator(State(s): State<AppState>, c: ApiCaller, body: Bytes) -> ApiResult {
-    c.may(Operation::SubmitIndicator)?;
+    c.admit(&s, Operation::SubmitIndicator).await?;
     let sub: IndicatorSubmission = json_body(&body)?;
     let t = now();
     let ind = sub.into_indicator(&c.caller, &c.display_name, t)?;
@@ -135,7 +153,7 @@ pub async fn submit_indicator(State(s): State<AppState>, c: ApiCaller, body: Byt
 
 /// `DELETE /api/indicators/{id}`.
 pub async fn delete_indicator(State(s): State<AppState>, c: ApiCaller, Path(id): Path<String>) -> ApiResult {
-    c.may(Operation::DeleteIndicator)?;
+    c.admit(&s, Operation::DeleteIndicator).await?;
     let creator = indicators::visible_creator(&c.caller);
     let missing = s
         .indicators
@@ -156,7 +174,7 @@ struct BatchDeleteBody {
 
 /// `POST /api/indicators/BatchDelete` with `{"IndicatorIds": [...]}` (≤ 500): all or nothing.
 pub async fn batch_delete_indicators(State(s): State<AppState>, c: ApiCaller, body: Bytes) -> ApiResult {
-    c.may(Operation::BatchDeleteIndicators)?;
+    c.admit(&s, Operation::BatchDeleteIndicators).await?;
     let b: BatchDeleteBody = json_body(&body)?;
     let ids: Vec<String> = b
         .indicator_ids

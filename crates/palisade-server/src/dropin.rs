@@ -10,7 +10,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -42,7 +41,7 @@ impl ServedHosts {
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    app: Router,
+    app: crate::App,
     hosts: ServedHosts,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -82,7 +81,7 @@ async fn tunnel(
     mut stream: TcpStream,
     peer: SocketAddr,
     acceptor: tokio_rustls::TlsAcceptor,
-    app: Router,
+    app: crate::App,
     hosts: ServedHosts,
 ) -> std::io::Result<()> {
     // Read the request head byte by byte: the TLS ClientHello may follow it immediately and must

@@ -49,6 +49,18 @@ pub enum ServerError {
     Tls(String),
 }
 
+/// The service Palisade runs: the router behind the `/api` path canonicalisation.
+pub type App = tower::util::MapRequest<Router, fn(HyperRequest) -> HyperRequest>;
+type HyperRequest = axum::http::Request<hyper::body::Incoming>;
+
+/// [`router`] with `/api` paths matched case-insensitively.
+pub fn app(state: AppState) -> App {
+    tower::util::MapRequest::new(
+        router(state),
+        http::defender::canonical_api_path::<hyper::body::Incoming> as fn(HyperRequest) -> HyperRequest,
+    )
+}
+
 /// Every route Palisade serves.
 pub fn router(state: AppState) -> Router {
     use http::{defender, graph, oauth, pages};
@@ -197,8 +209,8 @@ fn rustls_config(tls: &TlsPaths) -> Result<rustls::ServerConfig, ServerError> {
 pub async fn start(prepared: &Prepared, config: &Config) -> Result<Running, ServerError> {
     let rustls = Arc::new(rustls_config(&prepared.tls)?);
     let tls = RustlsConfig::from_config(rustls.clone());
-    let router = router(prepared.state.clone());
-    let app = router.clone().into_make_service_with_connect_info::<SocketAddr>();
+    let service = app(prepared.state.clone());
+    let app = axum::ServiceExt::<HyperRequest>::into_make_service_with_connect_info::<SocketAddr>(service.clone());
     let mut running = Running { addrs: vec![], drop_in_addr: None, handles: vec![], tasks: vec![], stop_drop_in: None };
     if let Some(addr) = config.drop_in_listen {
         let listener =
@@ -206,7 +218,7 @@ pub async fn start(prepared: &Prepared, config: &Config) -> Result<Running, Serv
         running.drop_in_addr = Some(listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let hosts = dropin::ServedHosts::new(&config.tls_extra_names);
-        let task = tokio::spawn(dropin::serve(listener, rustls.clone(), router, hosts, rx));
+        let task = tokio::spawn(dropin::serve(listener, rustls.clone(), service, hosts, rx));
         running.stop_drop_in = Some((tx, task));
     }
     for addr in &config.listen {

@@ -76,6 +76,10 @@ async fn indicators_end_to_end() {
     assert_eq!((again["id"].as_str(), again["title"].as_str()), (Some("1"), Some("second")), "upsert on type+value");
     assert_eq!(again["creationTimeDateTimeUtc"], first["creationTimeDateTimeUtc"]);
 
+    // Paths under /api match case-insensitively, as the service's do.
+    let (st, b) = s.call(M::GET, "/API/V1.0/Indicators?$filter=indicatorType eq 'FileSha1'", Some(&own), None).await;
+    assert_eq!((st, b["value"].as_array().map(|a| a.len())), (StatusCode::OK, Some(1)), "{b}");
+
     // Validation, with the service's codes.
     let (st, b) = s.call(M::POST, "/api/indicators", Some(&own), Some(json!({"indicatorValue": "nothex", "indicatorType": "FileSha1", "action": "Block", "title": "t", "description": "d"}))).await;
     assert_eq!((st, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidHashValue")));
@@ -127,7 +131,7 @@ async fn indicators_end_to_end() {
 
     // Deleting: an own-only app cannot delete another app's indicator; BatchDelete is all or nothing.
     assert_eq!(s.call(M::DELETE, "/api/indicators/2", Some(&own), None).await.0, StatusCode::NOT_FOUND);
-    let (st, b) = s.call(M::POST, "/api/indicators/BatchDelete", Some(&all), Some(json!({"IndicatorIds": []}))).await;
+    let (st, b) = s.call(M::POST, "/api/indicators/batchDelete", Some(&all), Some(json!({"IndicatorIds": []}))).await;
     assert_eq!((st, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidInput")));
     let many: Vec<String> = (0..501).map(|i| i.to_string()).collect();
     let (_, b) = s.call(M::POST, "/api/indicators/BatchDelete", Some(&all), Some(json!({"IndicatorIds": many}))).await;

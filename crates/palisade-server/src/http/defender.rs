@@ -20,6 +20,40 @@ use uuid::Uuid;
 use super::ctx::Ctx;
 use crate::AppState;
 
+/// The static path segments of the Defender routes. Requests under `/api` are matched
+/// case-insensitively, as the service does: [`canonical_api_path`] rewrites these to this spelling
+/// before routing.
+pub const API_SEGMENTS: &[&str] = &["api", "v1.0", "indicators", "BatchDelete", "import"];
+
+/// Rewrites `/api/...` paths to the canonical casing of [`API_SEGMENTS`].
+pub fn canonical_api_path<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
+    let path = req.uri().path();
+    let under_api =
+        path.len() >= 4 && path[..4].eq_ignore_ascii_case("/api") && (path.len() == 4 || path.as_bytes()[4] == b'/');
+    if !under_api {
+        return req;
+    }
+    let canonical: Vec<&str> = path
+        .split('/')
+        .map(|seg| API_SEGMENTS.iter().find(|k| k.eq_ignore_ascii_case(seg)).copied().unwrap_or(seg))
+        .collect();
+    let canonical = canonical.join("/");
+    if canonical != path {
+        let pq = match req.uri().query() {
+            Some(q) => format!("{canonical}?{q}"),
+            None => canonical,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(p) = pq.parse() {
+            parts.path_and_query = Some(p);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
+
 /// A Defender error as a response (with `Retry-After` for 429).
 pub struct ApiError(pub DefenderError, pub Option<u32>);
 
@@ -207,4 +241,23 @@ pub async fn batch_delete_indicators(State(s): State<AppState>, c: ApiCaller, bo
         return Err(DefenderError::not_found(format!("Indicators {}", missing.join(", "))).into());
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(p: &str) -> String {
+        let req = axum::http::Request::builder().uri(p).body(()).unwrap();
+        canonical_api_path(req).uri().to_string()
+    }
+
+    #[test]
+    fn api_paths_are_case_insensitive_and_nothing_else_changes() {
+        assert_eq!(path("/API/V1.0/Indicators?$top=1"), "/api/v1.0/indicators?$top=1");
+        assert_eq!(path("/api/indicators/batchdelete"), "/api/indicators/BatchDelete");
+        assert_eq!(path("/api/indicators/123"), "/api/indicators/123");
+        assert_eq!(path("/Common/oauth2/token"), "/Common/oauth2/token");
+        assert_eq!(path("/apiary/Indicators"), "/apiary/Indicators");
+    }
 }

@@ -124,6 +124,8 @@ pub fn router(state: AppState) -> Router {
         // Defender for Endpoint API (issue 3, in progress): indicators.
         .route("/api/indicators", get(defender::list_indicators).post(defender::submit_indicator))
         .route("/api/v1.0/indicators", get(defender::list_indicators).post(defender::submit_indicator))
+        .route("/api/indicators/import", post(defender::import_indicators))
+        .route("/api/v1.0/indicators/import", post(defender::import_indicators))
         .route("/api/indicators/BatchDelete", post(defender::batch_delete_indicators))
         .route("/api/v1.0/indicators/BatchDelete", post(defender::batch_delete_indicators))
         .route("/api/indicators/{id}", axum::routing::delete(defender::delete_indicator))

@@ -122,6 +122,22 @@ async fn indicators_end_to_end() {
     assert_eq!((st, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("ODataError")));
     assert!(b["error"]["message"].as_str().unwrap().starts_with("Invalid OData URI query"));
 
+    // Import: each item on its own, failures reported per item.
+    let (st, imp) = s
+        .call(M::POST, "/api/indicators/Import", Some(&all), Some(json!({"Indicators": [
+            {"indicatorValue": "evil.example.com", "indicatorType": "DomainName", "action": "Block", "title": "t", "description": "d"},
+            {"indicatorValue": "not a domain", "indicatorType": "DomainName", "action": "Block", "title": "t", "description": "d"},
+        ]})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{imp}");
+    assert_eq!(imp["value"][0]["isFailed"], false);
+    assert_eq!(imp["value"][0]["id"], "3");
+    assert_eq!(imp["value"][1]["isFailed"], true);
+    assert_eq!(imp["value"][1]["failureReason"], "Domain name not a domain is invalid.");
+    let (_, b) = s.call(M::POST, "/api/indicators/import", Some(&all), Some(json!({"Indicators": []}))).await;
+    assert_eq!(b["error"]["code"], "InvalidInput");
+    assert_eq!(s.call(M::DELETE, "/api/indicators/3", Some(&all), None).await.0, StatusCode::NO_CONTENT);
+
     // Tenant isolation: another tenant's application sees none of these and cannot delete them.
     let other = s.tenant("Tailspin").await;
     let (_, other_all) = app_token(&s, &other, "Other", &["Ti.ReadWrite.All"], MDE).await;

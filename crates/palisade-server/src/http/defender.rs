@@ -201,6 +201,53 @@ pub async fn delete_indicator(State(s): State<AppState>, c: ApiCaller, Path(id):
 }
 
 #[derive(serde::Deserialize)]
+struct ImportBody {
+    #[serde(rename = "Indicators")]
+    indicators: Option<Vec<Value>>,
+}
+
+/// `POST /api/indicators/import` with `{"Indicators": [...]}` (≤ 500): each item is validated and
+/// stored on its own; the answer lists per item whether it failed and why.
+pub async fn import_indicators(State(s): State<AppState>, c: ApiCaller, body: Bytes) -> ApiResult {
+    c.admit(&s, Operation::ImportIndicators).await?;
+    let b: ImportBody = json_body(&body)?;
+    let items = b.indicators.ok_or_else(|| DefenderError::missing_parameter("Indicators"))?;
+    if items.is_empty() {
+        return Err(DefenderError::new(400, "InvalidInput", "Invalid input Indicators: the list is empty.").into());
+    }
+    if items.len() > MAX_BATCH {
+        return Err(DefenderError::new(
+            400,
+            "MaximumBatchSizeExceeded",
+            format!("Maximum batch size exceeded. Received: {}, allowed: {MAX_BATCH}.", items.len()),
+        )
+        .into());
+    }
+    let t = now();
+    let mut results = Vec::with_capacity(items.len());
+    for item in items {
+        let value = item["indicatorValue"].as_str().unwrap_or_default().to_string();
+        let outcome = match serde_json::from_value::<IndicatorSubmission>(item) {
+            Err(e) => Err(format!("Invalid request body. {e}.")),
+            Ok(sub) => match sub.into_indicator(&c.caller, &c.display_name, t) {
+                Err(e) => Err(e.message),
+                Ok(ind) => s
+                    .indicators
+                    .upsert_indicator(c.caller.tenant_id(), &ind, t)
+                    .await
+                    .map(|(stored, _)| stored.id)
+                    .map_err(|e| DefenderError::from(e).message),
+            },
+        };
+        results.push(match outcome {
+            Ok(id) => json!({"id": id, "indicator": value, "isFailed": false, "failureReason": null}),
+            Err(reason) => json!({"id": null, "indicator": value, "isFailed": true, "failureReason": reason}),
+        });
+    }
+    Ok(Json(json!({"@odata.context": c.context("Collection(microsoft.windowsDefenderATP.api.ImportIndicatorResult)"), "value": results})).into_response())
+}
+
+#[derive(serde::Deserialize)]
 struct BatchDeleteBody {
     #[serde(rename = "IndicatorIds")]
     indicator_ids: Option<Vec<Value>>,

@@ -891,3 +891,45 @@ pub async fn decode_token(cfg: &Config, conn: &Conn, token: &str, out: &Out) -> 
     });
     Ok(())
 }
+
+pub async fn audit(
+    cfg: &Config,
+    conn: &Conn,
+    tenant: Option<&str>,
+    since_minutes: Option<u32>,
+    top: u32,
+    out: &Out,
+) -> Result<()> {
+    let c = Client::new(cfg, conn)?;
+    let mut path = format!("/palisade/v1/audit?top={top}");
+    if let Some(t) = tenant {
+        path.push_str(&format!("&tenantId={}", tid(&c.tenant(Some(t)).await?)));
+    }
+    if let Some(m) = since_minutes {
+        path.push_str(&format!("&sinceMinutes={m}"));
+    }
+    let r = c.call("organizations", reqwest::Method::GET, &path, None).await?;
+    out.emit(&r, || {
+        r["value"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| {
+                        format!(
+                            "{}  {}  {} {}  {}  {:.1} ms  app={}",
+                            x["time"].as_str().unwrap_or(""),
+                            x["tenantId"].as_str().unwrap_or("-"),
+                            x["method"].as_str().unwrap_or(""),
+                            x["path"].as_str().unwrap_or(""),
+                            x["status"],
+                            x["latencyMs"].as_f64().unwrap_or(0.0),
+                            x["appId"].as_str().unwrap_or("-")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    });
+    Ok(())
+}

@@ -51,6 +51,19 @@ enum Command {
     /// Manage app registrations: the portal's "App registrations" blade.
     #[command(subcommand)]
     App(admin::AppCmd),
+    /// Show the audit trail of Defender API calls (newest first).
+    Audit {
+        /// Only this tenant (id, domain or name).
+        #[arg(long, env = "PALISADE_TENANT")]
+        tenant: Option<String>,
+        /// Only calls of the last N minutes.
+        #[arg(long)]
+        since_minutes: Option<u32>,
+        #[arg(long, default_value_t = 50)]
+        top: u32,
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
 }
 
 #[derive(Args)]
@@ -226,6 +239,9 @@ async fn main() {
         Command::Tenant(c) => admin::tenant(&cli_config(&cli), c, &out).await,
         Command::User(c) => admin::user(&cli_config(&cli), c, &out).await,
         Command::App(c) => admin::app(&cli_config(&cli), c, &out).await,
+        Command::Audit { tenant, since_minutes, top, conn } => {
+            admin::audit(&cli_config(&cli), conn, tenant.as_deref(), *since_minutes, *top, &out).await
+        }
     };
     if let Err(e) = result {
         out.error(&e);

@@ -257,6 +257,16 @@ fn portal_steps_from_the_cli_and_no_secret_in_clear() {
     assert_eq!(st_b, 200, "{b_fab}");
     let decoded_fab = s.cli(&["token", "decode", b_fab["access_token"].as_str().unwrap()]);
     assert_eq!(decoded_fab["claims"]["tid"], fab_id);
+    // A Defender API call with a token lacking Ti permissions: refused, and audited.
+    let r =
+        http.get(format!("{}/api/indicators", s.base)).bearer_auth(b["access_token"].as_str().unwrap()).send().unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let trail = s.cli(&["audit", "--tenant", &tid, "--since-minutes", "5"]);
+    let rec = &trail["value"][0];
+    assert_eq!(
+        (rec["path"].as_str(), rec["status"].as_u64(), rec["appId"].as_str()),
+        (Some("/api/indicators"), Some(403), Some(app_id.as_str()))
+    );
     let decoded = s.cli(&["token", "decode", b["access_token"].as_str().unwrap()]);
     assert_eq!(decoded["signature"], "verified");
     assert_eq!(decoded["claims"]["roles"], serde_json::json!(["Alert.Read.All"]));

@@ -4,6 +4,7 @@
 //! server; entity storage and the endpoints themselves build on this.
 
 pub mod access;
+pub mod audit;
 pub mod errors;
 pub mod indicators;
 pub mod operations;

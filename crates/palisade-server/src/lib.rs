@@ -31,6 +31,8 @@ pub struct AppState {
     /// Shared API quota counters and the configured mode.
     pub quotas: Arc<dyn palisade_defender::quota::QuotaStore>,
     pub throttling: palisade_defender::quota::Throttling,
+    /// Audit trail of Defender API calls.
+    pub audit: Arc<dyn palisade_defender::audit::AuditStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +135,9 @@ pub fn router(state: AppState) -> Router {
         // Operator.
         .route("/palisade/v1/tenants", get(graph::list_tenants).post(graph::create_tenant))
         .route("/palisade/v1/keys", get(graph::list_keys))
+        .route("/palisade/v1/audit", get(graph::audit))
         .route("/palisade/v1/keys/rotate", post(graph::rotate_keys))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::defender::audit_api))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             // Path only: query strings can carry codes and hints that do not belong in logs.
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
@@ -161,7 +165,13 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         .map_err(|e| ServerError::Tls(format!("{}: {e}", tls.operator_cert.display())))?;
     identity.ensure_system(&op_cert).await?;
     let first_run = if config.demo { identity.ensure_demo().await? } else { None };
-    let state = AppState { identity, indicators: backend.clone(), quotas: backend, throttling: config.throttling };
+    let state = AppState {
+        identity,
+        indicators: backend.clone(),
+        quotas: backend.clone(),
+        throttling: config.throttling,
+        audit: backend,
+    };
     Ok(Prepared { state, tls, tls_setup, first_run })
 }
 

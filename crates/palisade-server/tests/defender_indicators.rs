@@ -170,6 +170,20 @@ async fn indicators_end_to_end() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(s.call(M::GET, "/api/indicators", Some(&all), None).await.1["value"], json!([]));
+
+    // Every call is in the audit trail: who, what, outcome — refused ones too.
+    let trail = s.audit.audit(Some(t.id), None, 1000).await.unwrap();
+    let last = &trail[0];
+    assert_eq!((last.method.as_str(), last.path.as_str(), last.status), ("GET", "/api/indicators", 200));
+    assert!(last.app_id.is_some() && last.user_id.is_none() && last.latency_ms > 0.0);
+    assert!(trail.iter().any(|r| r.status == 403 && r.path == "/api/indicators"), "forbidden calls are recorded");
+    assert!(
+        trail.iter().any(|r| r.path == "/api/v1.0/indicators" && r.method == "POST"),
+        "canonical paths are recorded"
+    );
+    let anonymous = s.audit.audit(None, None, 10_000).await.unwrap();
+    assert!(anonymous.iter().any(|r| r.status == 401 && r.tenant_id.is_none()));
+    assert!(s.audit.audit(Some(other.id), None, 1000).await.unwrap().iter().all(|r| r.tenant_id == Some(other.id)));
     s.stop().await;
 }
 

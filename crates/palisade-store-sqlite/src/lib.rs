@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+mod audit;
 mod indicators;
 mod quota;
 

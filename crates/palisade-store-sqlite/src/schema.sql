@@ -140,3 +140,17 @@ CREATE TABLE IF NOT EXISTS quota_counters (
     count INTEGER NOT NULL,
     PRIMARY KEY (key, window_secs)
 );
+
+-- Audit trail of API calls.
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,
+    tenant_id TEXT,
+    app_id TEXT,
+    user_id TEXT,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    latency_ms REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_tenant_time ON audit_log (tenant_id, time_ms);

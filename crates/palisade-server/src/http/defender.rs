@@ -84,6 +84,44 @@ pub struct ApiCaller {
     pub base_url: String,
 }
 
+/// Who called: tenant, application, user (delegated calls).
+type Who = (Uuid, String, Option<Uuid>);
+
+/// Filled by [`ApiCaller`] so [`audit_api`] knows who called.
+#[derive(Clone, Default)]
+pub struct AuditSlot(std::sync::Arc<std::sync::Mutex<Option<Who>>>);
+
+/// Records every `/api` call — refused ones included — in the audit trail.
+pub async fn audit_api(
+    State(state): State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !req.uri().path().starts_with("/api") {
+        return next.run(req).await;
+    }
+    let slot = AuditSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    let who = slot.0.lock().ok().and_then(|mut g| g.take());
+    let rec = palisade_defender::audit::AuditRecord {
+        time: now(),
+        tenant_id: who.as_ref().map(|w| w.0),
+        app_id: who.as_ref().map(|w| w.1.clone()),
+        user_id: who.and_then(|w| w.2),
+        method,
+        path,
+        status: resp.status().as_u16(),
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+    };
+    if let Err(e) = state.audit.record(&rec).await {
+        tracing::warn!(error = %e, "audit record failed");
+    }
+    resp
+}
+
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
@@ -104,6 +142,15 @@ impl FromRequestParts<AppState> for ApiCaller {
             other => DefenderError::unauthorized(format!("{other}.")),
         })?;
         let caller = Caller::from_claims(&validated.claims)?;
+        if let Some(slot) = parts.extensions.get::<AuditSlot>()
+            && let Ok(mut g) = slot.0.lock()
+        {
+            let user = match &caller {
+                Caller::User { user_id, .. } => Some(*user_id),
+                Caller::App { .. } => None,
+            };
+            *g = Some((caller.tenant_id(), caller.app_id().to_string(), user));
+        }
         let display_name = validated.claims["app_displayname"]
             .as_str()
             .or(validated.claims["upn"].as_str())

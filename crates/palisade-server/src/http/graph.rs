@@ -1081,3 +1081,26 @@ pub async fn alt_delete(State(s): State<AppState>, c: Caller, Path(segment): Pat
         (_, key) => delete_service_principal(State(s), c, Path(key)).await,
     }
 }
+
+/// `GET /palisade/v1/audit?tenantId=…&sinceMinutes=…&top=…`: the Defender API audit trail, newest first.
+pub async fn audit(State(s): State<AppState>, c: Caller, Query(q): Query<HashMap<String, String>>) -> GResult {
+    operator(&c)?;
+    let tenant = match q.get("tenantId") {
+        Some(t) => {
+            Some(Uuid::parse_str(t).map_err(|_| GraphError::bad_request(format!("tenantId '{t}' is not a GUID.")))?)
+        }
+        None => None,
+    };
+    let since = match q.get("sinceMinutes") {
+        Some(m) => Some(
+            OffsetDateTime::now_utc()
+                - time::Duration::minutes(
+                    m.parse().map_err(|_| GraphError::bad_request("sinceMinutes must be a number."))?,
+                ),
+        ),
+        None => None,
+    };
+    let top: u32 = q.get("top").and_then(|t| t.parse().ok()).unwrap_or(100).min(10_000);
+    let recs = s.audit.audit(tenant, since, top).await.map_err(GraphError::internal)?;
+    Ok(Json(json!({"value": recs})).into_response())
+}

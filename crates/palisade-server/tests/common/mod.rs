@@ -23,6 +23,7 @@ pub struct TestServer {
     pub admin_password: String,
     /// The drop-in proxy address, when the test enabled it.
     pub drop_in: Option<std::net::SocketAddr>,
+    pub audit: std::sync::Arc<dyn palisade_defender::audit::AuditStore>,
     running: Option<Running>,
 }
 
@@ -53,6 +54,7 @@ impl TestServer {
             admin_upn: first.admin.user_principal_name,
             admin_password: first.admin_password,
             drop_in,
+            audit: prepared.state.audit.clone(),
             running: Some(running),
         }
     }

@@ -933,3 +933,69 @@ pub async fn audit(
     });
     Ok(())
 }
+
+#[derive(Subcommand)]
+pub enum FaultsCmd {
+    /// Set a fault plan (replaces any previous one for the same tenant/application).
+    Set {
+        #[command(flatten)]
+        t: TenantArg,
+        /// Only calls by this application (client id); default: the whole tenant.
+        #[arg(long)]
+        app: Option<String>,
+        /// Added latency per call.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u32,
+        /// Share of calls answered 500 (0.0–1.0).
+        #[arg(long, default_value_t = 0.0)]
+        error_rate: f64,
+        /// Answer every call 429 with Retry-After.
+        #[arg(long)]
+        throttle: bool,
+        /// Refuse every token as expired (401).
+        #[arg(long)]
+        expire_tokens: bool,
+    },
+    /// Remove the fault plan of a tenant or application.
+    Clear {
+        #[command(flatten)]
+        t: TenantArg,
+        #[arg(long)]
+        app: Option<String>,
+    },
+}
+
+pub async fn faults(cfg: &Config, cmd: &FaultsCmd, out: &Out) -> Result<()> {
+    let (t, app, plan) = match cmd {
+        FaultsCmd::Set { t, app, latency_ms, error_rate, throttle, expire_tokens } => (
+            t,
+            app,
+            json!({"latencyMs": latency_ms, "errorRate": error_rate, "throttle": throttle, "expireTokens": expire_tokens}),
+        ),
+        FaultsCmd::Clear { t, app } => (t, app, Value::Null),
+    };
+    let c = Client::new(cfg, &t.conn)?;
+    let tenant = c.tenant(t.tenant.as_deref()).await?;
+    let r = c
+        .call(
+            "organizations",
+            reqwest::Method::POST,
+            "/palisade/v1/faults",
+            Some(json!({"tenantId": tid(&tenant), "appId": app, "plan": plan})),
+        )
+        .await?;
+    out.emit(&r, || match r["plan"].is_null() {
+        true => format!(
+            "Fault plan cleared for {}{}.",
+            tid(&tenant),
+            app.as_ref().map(|a| format!(" / app {a}")).unwrap_or_default()
+        ),
+        false => format!(
+            "Fault plan set for {}{}: {}",
+            tid(&tenant),
+            app.as_ref().map(|a| format!(" / app {a}")).unwrap_or_default(),
+            r["plan"]
+        ),
+    });
+    Ok(())
+}

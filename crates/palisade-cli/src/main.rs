@@ -51,6 +51,9 @@ enum Command {
     /// Manage app registrations: the portal's "App registrations" blade.
     #[command(subcommand)]
     App(admin::AppCmd),
+    /// Inject faults into the Defender API for a tenant or one application (test retry logic).
+    #[command(subcommand)]
+    Faults(admin::FaultsCmd),
     /// Show the audit trail of Defender API calls (newest first).
     Audit {
         /// Only this tenant (id, domain or name).
@@ -239,6 +242,7 @@ async fn main() {
         Command::Tenant(c) => admin::tenant(&cli_config(&cli), c, &out).await,
         Command::User(c) => admin::user(&cli_config(&cli), c, &out).await,
         Command::App(c) => admin::app(&cli_config(&cli), c, &out).await,
+        Command::Faults(c) => admin::faults(&cli_config(&cli), c, &out).await,
         Command::Audit { tenant, since_minutes, top, conn } => {
             admin::audit(&cli_config(&cli), conn, tenant.as_deref(), *since_minutes, *top, &out).await
         }

@@ -267,6 +267,16 @@ fn portal_steps_from_the_cli_and_no_secret_in_clear() {
         (rec["path"].as_str(), rec["status"].as_u64(), rec["appId"].as_str()),
         (Some("/api/indicators"), Some(403), Some(app_id.as_str()))
     );
+    // Fault injection from the CLI: forced throttling for this app, then cleared.
+    let set = s.cli(&["faults", "set", "--tenant", &tid, "--app", &app_id, "--throttle"]);
+    assert_eq!(set["plan"]["throttle"], true);
+    let r =
+        http.get(format!("{}/api/indicators", s.base)).bearer_auth(b["access_token"].as_str().unwrap()).send().unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    s.cli(&["faults", "clear", "--tenant", &tid, "--app", &app_id]);
+    let r =
+        http.get(format!("{}/api/indicators", s.base)).bearer_auth(b["access_token"].as_str().unwrap()).send().unwrap();
+    assert_eq!(r.status().as_u16(), 403);
     let decoded = s.cli(&["token", "decode", b["access_token"].as_str().unwrap()]);
     assert_eq!(decoded["signature"], "verified");
     assert_eq!(decoded["claims"]["roles"], serde_json::json!(["Alert.Read.All"]));

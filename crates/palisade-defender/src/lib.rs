@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod errors;
+pub mod faults;
 pub mod indicators;
 pub mod operations;
 pub mod quota;

@@ -33,6 +33,8 @@ pub struct AppState {
     pub throttling: palisade_defender::quota::Throttling,
     /// Audit trail of Defender API calls.
     pub audit: Arc<dyn palisade_defender::audit::AuditStore>,
+    /// Fault-injection plans.
+    pub faults: Arc<dyn palisade_defender::faults::FaultStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .route("/palisade/v1/tenants", get(graph::list_tenants).post(graph::create_tenant))
         .route("/palisade/v1/keys", get(graph::list_keys))
         .route("/palisade/v1/audit", get(graph::audit))
+        .route("/palisade/v1/faults", post(graph::set_faults))
         .route("/palisade/v1/keys/rotate", post(graph::rotate_keys))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::defender::audit_api))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -170,7 +173,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         indicators: backend.clone(),
         quotas: backend.clone(),
         throttling: config.throttling,
-        audit: backend,
+        audit: backend.clone(),
+        faults: backend,
     };
     Ok(Prepared { state, tls, tls_setup, first_run })
 }

@@ -233,3 +233,48 @@ async fn throttling_real_and_off() {
     }
     s.stop().await;
 }
+
+/// Fault injection: tenant-wide and per-application plans, each kind of fault, and clearing.
+#[tokio::test]
+async fn fault_injection_per_tenant_and_app() {
+    use palisade_defender::faults::FaultPlan;
+    use reqwest::Method as M;
+    let s = TestServer::start().await;
+    let t = s.contoso.clone();
+    let (x_app, x) = app_token(&s, &t, "X", &["Ti.ReadWrite.All"], MDE).await;
+    let (_, y) = app_token(&s, &t, "Y", &["Ti.ReadWrite.All"], MDE).await;
+    let get = |tok: String| {
+        let s = &s;
+        async move { s.call(M::GET, "/api/indicators", Some(&tok), None).await }
+    };
+    s.faults.set_faults(t.id, None, Some(&FaultPlan { error_rate: 1.0, ..Default::default() })).await.unwrap();
+    let xid = x_app.app_id.to_string();
+    s.faults.set_faults(t.id, Some(&xid), Some(&FaultPlan { throttle: true, ..Default::default() })).await.unwrap();
+    let (st, b) = get(y.clone()).await;
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (StatusCode::INTERNAL_SERVER_ERROR, Some("InternalServerError")),
+        "tenant-wide plan"
+    );
+    let r = s.http.get(format!("{}/api/indicators", s.base)).bearer_auth(&x).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "the app's own plan wins");
+    assert_eq!(r.headers()["retry-after"], "10");
+    s.faults
+        .set_faults(t.id, Some(&xid), Some(&FaultPlan { expire_tokens: true, ..Default::default() }))
+        .await
+        .unwrap();
+    assert_eq!(get(x.clone()).await.0, StatusCode::UNAUTHORIZED);
+    s.faults.set_faults(t.id, None, None).await.unwrap();
+    assert_eq!(get(y.clone()).await.0, StatusCode::OK, "tenant plan cleared");
+    s.faults.set_faults(t.id, Some(&xid), Some(&FaultPlan { latency_ms: 300, ..Default::default() })).await.unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(get(x.clone()).await.0, StatusCode::OK);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    s.faults.set_faults(t.id, Some(&xid), None).await.unwrap();
+    // Another tenant is never affected.
+    let other = s.tenant("Unaffected").await;
+    s.faults.set_faults(t.id, None, Some(&FaultPlan { error_rate: 1.0, ..Default::default() })).await.unwrap();
+    let (_, z) = app_token(&s, &other, "Z", &["Ti.ReadWrite.All"], MDE).await;
+    assert_eq!(get(z).await.0, StatusCode::OK);
+    s.stop().await;
+}

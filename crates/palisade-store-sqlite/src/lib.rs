@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 mod audit;
+mod faults;
 mod indicators;
 mod quota;
 

@@ -154,3 +154,11 @@ CREATE TABLE IF NOT EXISTS audit_log (
     latency_ms REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_tenant_time ON audit_log (tenant_id, time_ms);
+
+-- Fault-injection plans: per tenant (app_id '') or per application.
+CREATE TABLE IF NOT EXISTS fault_plans (
+    tenant_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, app_id)
+);

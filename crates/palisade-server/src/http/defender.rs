@@ -164,6 +164,21 @@ impl ApiCaller {
     /// Admits a call of `op`: the token must carry an accepted permission, then the tenant's
     /// quota for the API is charged.
     async fn admit(&self, state: &AppState, op: Operation) -> Result<(), ApiError> {
+        // Injected faults first: an "expired token" is refused whatever it grants.
+        match state.faults.faults(self.caller.tenant_id(), self.caller.app_id()).await {
+            Ok(Some(plan)) => {
+                if plan.latency_ms > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(plan.latency_ms.into())).await;
+                }
+                let roll = u64::from_le_bytes(palisade_crypto::random::bytes::<8>()) as f64 / (u64::MAX as f64 + 1.0);
+                if let Some((e, retry_after)) = plan.decide(roll) {
+                    tracing::info!(tenant = %self.caller.tenant_id(), status = e.status, "fault injected");
+                    return Err(ApiError(e, retry_after));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "fault plan lookup failed; none applied"),
+        }
         authorize(&self.caller, op)?;
         match quota::charge(state.quotas.as_ref(), state.throttling, self.caller.tenant_id(), op, now()).await {
             Ok(()) => Ok(()),

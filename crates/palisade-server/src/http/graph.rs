@@ -1104,3 +1104,30 @@ pub async fn audit(State(s): State<AppState>, c: Caller, Query(q): Query<HashMap
     let recs = s.audit.audit(tenant, since, top).await.map_err(GraphError::internal)?;
     Ok(Json(json!({"value": recs})).into_response())
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultsBody {
+    tenant_id: Uuid,
+    app_id: Option<String>,
+    /// `null` clears the plan.
+    plan: Option<palisade_defender::faults::FaultPlan>,
+}
+
+/// `POST /palisade/v1/faults`: set or clear a fault-injection plan for a tenant or one of its apps.
+pub async fn set_faults(State(s): State<AppState>, c: Caller, Json(b): Json<FaultsBody>) -> GResult {
+    operator(&c)?;
+    if let Some(p) = &b.plan {
+        p.validate().map_err(GraphError::bad_request)?;
+    }
+    s.identity
+        .stores
+        .directory
+        .tenant(b.tenant_id)
+        .await
+        .map_err(GraphError::from)?
+        .ok_or_else(|| GraphError::not_found(b.tenant_id))?;
+    s.faults.set_faults(b.tenant_id, b.app_id.as_deref(), b.plan.as_ref()).await.map_err(GraphError::internal)?;
+    tracing::info!(tenant = %b.tenant_id, app = ?b.app_id, plan = ?b.plan, "fault plan set");
+    Ok(Json(json!({"tenantId": b.tenant_id, "appId": b.app_id, "plan": b.plan})).into_response())
+}

@@ -24,6 +24,7 @@ pub struct TestServer {
     /// The drop-in proxy address, when the test enabled it.
     pub drop_in: Option<std::net::SocketAddr>,
     pub audit: std::sync::Arc<dyn palisade_defender::audit::AuditStore>,
+    pub faults: std::sync::Arc<dyn palisade_defender::faults::FaultStore>,
     running: Option<Running>,
 }
 
@@ -55,6 +56,7 @@ impl TestServer {
             admin_password: first.admin_password,
             drop_in,
             audit: prepared.state.audit.clone(),
+            faults: prepared.state.faults.clone(),
             running: Some(running),
         }
     }

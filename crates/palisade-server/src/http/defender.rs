@@ -10,7 +10,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use palisade_defender::indicators::{self, IndicatorSubmission, MAX_BATCH};
 use palisade_defender::quota::{self, ChargeError};
-use palisade_defender::{ACCEPTED_AUDIENCES, Caller, DefenderError, Operation, authorize};
+use palisade_defender::{Caller, DefenderError, Operation, accepted_audiences, authorize};
 use palisade_identity::validate::TokenInvalid;
 use palisade_odata::QueryOptions;
 use serde_json::{Value, json};
@@ -134,7 +134,8 @@ impl FromRequestParts<AppState> for ApiCaller {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(|t| t.trim().to_string())
             .ok_or_else(|| DefenderError::unauthorized("No bearer token was sent (Authorization: Bearer <token>)."))?;
-        let validated = state.identity.validate_access_token(&token, ACCEPTED_AUDIENCES, &[ctx.base_url.as_str()]).await.map_err(|e| match e {
+        let audiences: Vec<&str> = accepted_audiences().iter().map(String::as_str).collect();
+        let validated = state.identity.validate_access_token(&token, &audiences, &[ctx.base_url.as_str()]).await.map_err(|e| match e {
             // A valid token for another resource is refused as forbidden, as the service does.
             TokenInvalid::Audience(aud) => DefenderError::forbidden(format!(
                 "The token's audience '{aud}' is not accepted here. Request a token for https://api.securitycenter.microsoft.com (or https://api.security.microsoft.com)."

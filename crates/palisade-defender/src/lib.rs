@@ -10,6 +10,7 @@ pub mod faults;
 pub mod indicators;
 pub mod operations;
 pub mod quota;
+pub mod rbac;
 
 pub use access::{Caller, authorize};
 pub use errors::DefenderError;

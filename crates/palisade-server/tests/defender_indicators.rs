@@ -278,3 +278,66 @@ async fn fault_injection_per_tenant_and_app() {
     assert_eq!(get(z).await.0, StatusCode::OK);
     s.stop().await;
 }
+
+/// Delegated callers need the scope and the user's portal permission (pre-RBAC model: Security
+/// Reader reads, Global/Security Administrator also changes settings, no security role no access).
+#[tokio::test]
+async fn delegated_callers_need_portal_permissions() {
+    use reqwest::Method as M;
+    let s = TestServer::start().await;
+    let t = s.contoso.clone();
+    let native = s.app(&t, "Analyst tool", SignInAudience::AzureADMyOrg, &[], true).await;
+    s.permission(&t, &native, "WindowsDefenderATP", "Ti.ReadWrite", PermissionKind::Scope).await;
+    s.consent(&t, &native).await;
+    let user_token = |local: &'static str, roles: Vec<DirectoryRole>| {
+        let (s, t, cid) = (&s, t.clone(), native.app_id.to_string());
+        async move {
+            let u = s.user(&t, local, roles, "User-Pass-123").await;
+            let (st, b) = s
+                .token_v1(
+                    &t.id.to_string(),
+                    &[
+                        ("grant_type", "password"),
+                        ("client_id", &cid),
+                        ("username", &u.user_principal_name),
+                        ("password", "User-Pass-123"),
+                        ("resource", "https://api.securitycenter.microsoft.com"),
+                    ],
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{b}");
+            b["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    let reader = user_token("reader", vec![DirectoryRole::SecurityReader]).await;
+    let admin = user_token("secadmin", vec![DirectoryRole::SecurityAdministrator]).await;
+    let nobody = user_token("nobody", vec![]).await;
+    let body = json!({"indicatorValue": "198.51.100.9", "indicatorType": "IpAddress", "action": "Block", "title": "t", "description": "d"});
+
+    assert_eq!(s.call(M::GET, "/api/indicators", Some(&reader), None).await.0, StatusCode::OK);
+    let (st, b) = s.call(M::POST, "/api/indicators", Some(&reader), Some(body.clone())).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(b["error"]["message"].as_str().unwrap().contains("'Manage security settings'"), "{b}");
+    let (st, created) = s.call(M::POST, "/api/indicators", Some(&admin), Some(body)).await;
+    assert_eq!(st, StatusCode::OK, "{created}");
+    assert_eq!(created["sourceType"], "User");
+    let (st, b) = s.call(M::GET, "/api/indicators", Some(&nobody), None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(b["error"]["message"].as_str().unwrap().contains("'View data'"));
+    // A delegated token without the scope fails on the scope first.
+    let (_, graph_only) = s
+        .token_v2(
+            &t.id.to_string(),
+            &[
+                ("grant_type", "password"),
+                ("client_id", &native.app_id.to_string()),
+                ("username", &format!("secadmin@{}", t.default_domain)),
+                ("password", "User-Pass-123"),
+                ("scope", "openid profile"),
+            ],
+        )
+        .await;
+    let (st, _) = s.call(M::GET, "/api/indicators", graph_only["access_token"].as_str(), None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "a Graph token is refused on audience");
+    s.stop().await;
+}

@@ -181,6 +181,19 @@ impl ApiCaller {
             Err(e) => tracing::warn!(error = %e, "fault plan lookup failed; none applied"),
         }
         authorize(&self.caller, op)?;
+        // Delegated calls also need the signed-in user's portal permission.
+        if let Caller::User { tenant_id, user_id, .. } = &self.caller {
+            let user = state
+                .identity
+                .stores
+                .directory
+                .user(*tenant_id, *user_id)
+                .await
+                .map_err(|e| DefenderError::new(500, "InternalServerError", e.to_string()))?
+                .filter(|u| u.account_enabled)
+                .ok_or_else(|| DefenderError::forbidden("The signed-in user no longer exists or is disabled."))?;
+            palisade_defender::rbac::check(&user.directory_roles, &user.user_principal_name, op)?;
+        }
         match quota::charge(state.quotas.as_ref(), state.throttling, self.caller.tenant_id(), op, now()).await {
             Ok(()) => Ok(()),
             Err(ChargeError::Throttled(e, retry_after)) => {

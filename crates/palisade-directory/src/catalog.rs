@@ -340,6 +340,12 @@ pub fn resource_applications() -> Vec<Application> {
     vec![windows_defender_atp(), microsoft_threat_protection(), microsoft_graph()]
 }
 
+/// The resource applications, built once: the token endpoint consults them on every request.
+pub fn resource_catalogue() -> &'static [Application] {
+    static CATALOGUE: std::sync::LazyLock<Vec<Application>> = std::sync::LazyLock::new(resource_applications);
+    &CATALOGUE
+}
+
 /// Every first-party application object.
 pub fn first_party_applications() -> Vec<Application> {
     let mut v = resource_applications();

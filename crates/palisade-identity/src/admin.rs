@@ -371,8 +371,8 @@ impl Identity {
     pub async fn find_api(&self, tenant: &Tenant, api: &str) -> GraphResult<Application> {
         let api = api.trim();
         let matches = |a: &Application| a.display_name.eq_ignore_ascii_case(api) || a.answers_to(api);
-        if let Some(a) = catalog::resource_applications().into_iter().find(|a| matches(a)) {
-            return Ok(a);
+        if let Some(a) = catalog::resource_catalogue().iter().find(|a| matches(a)) {
+            return Ok(a.clone());
         }
         if let Some(a) = self.stores.directory.applications(tenant.id).await?.into_iter().find(|a| matches(a)) {
             return Ok(a);

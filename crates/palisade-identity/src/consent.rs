@@ -3,7 +3,6 @@
 //! (app roles and delegated scopes, tenant-wide); user consent grants delegated scopes for one user.
 //! Changing `requiredResourceAccess` grants nothing by itself — tokens change only after consent.
 
-use palisade_directory::catalog;
 use palisade_directory::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -36,9 +35,11 @@ pub struct ConsentOutcome {
 
 impl Identity {
     /// Everything `client.requiredResourceAccess` names, plus `extra_scope` (a v2 `scope` from a
-    /// dynamic-consent authorize request).
+    /// dynamic-consent authorize request, its resource resolved as the token endpoint will in
+    /// `tenant`).
     pub async fn requested_permissions(
         &self,
+        tenant: &Tenant,
         client: &Application,
         extra_scope: Option<&str>,
     ) -> Result<Vec<RequestedPermission>, AadError> {
@@ -70,7 +71,7 @@ impl Identity {
         if let Some(scope) = extra_scope.filter(|s| !s.trim().is_empty()) {
             let req = scopes::parse_v2(scope)?;
             if let Some(resource) = &req.resource {
-                let res = self.resource_app_by_identifier(resource).await?;
+                let res = self.resource_app(tenant, resource).await?;
                 if let Some(res) = res {
                     for v in &req.values {
                         let Some(s) = res.scope_by_value(v) else {
@@ -92,16 +93,6 @@ impl Identity {
             }
         }
         Ok(out)
-    }
-
-    async fn resource_app_by_identifier(&self, identifier: &str) -> Result<Option<Application>, AadError> {
-        if let Some(a) = catalog::resource_applications().into_iter().find(|a| a.answers_to(identifier)) {
-            return Ok(Some(a));
-        }
-        if let Ok(id) = Uuid::parse_str(identifier.trim_end_matches('/')) {
-            return Ok(self.stores.directory.application_by_app_id(id).await?);
-        }
-        Ok(None)
     }
 
     /// The client's service principal in `tenant`, created if the application may be used there.

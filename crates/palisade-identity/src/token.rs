@@ -1,7 +1,6 @@
 //! The token endpoint: every grant type, v1 and v2 (`identity-protocol.md` §1).
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use palisade_crypto::{hashing, random};
 use palisade_directory::catalog;
@@ -20,8 +19,6 @@ use crate::tenancy::TenantSegment;
 use crate::{Identity, RequestContext};
 
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-static RESOURCE_APPS: LazyLock<Vec<Application>> = LazyLock::new(catalog::resource_applications);
 
 /// First-party application objects are not clients, except Palisade's operator.
 fn usable_client(a: &Application) -> bool {
@@ -218,6 +215,28 @@ impl Identity {
         out
     }
 
+    /// The resource application a `resource` / scope prefix names: a first-party API, an appId, or
+    /// an App ID URI of an API with a service principal in `tenant`.
+    pub async fn resource_app(&self, tenant: &Tenant, identifier: &str) -> Result<Option<Application>, AadError> {
+        if let Some(a) = catalog::resource_catalogue().iter().find(|a| a.answers_to(identifier)) {
+            return Ok(Some(a.clone()));
+        }
+        if let Ok(id) = Uuid::parse_str(identifier.trim_end_matches('/')) {
+            return Ok(self.stores.directory.application_by_app_id(id).await?);
+        }
+        for sp in self.stores.directory.service_principals(tenant.id).await? {
+            if catalog::resource_catalogue().iter().any(|a| a.app_id == sp.app_id) {
+                continue;
+            }
+            if let Some(a) = self.stores.directory.application_by_app_id(sp.app_id).await?
+                && a.answers_to(identifier)
+            {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
+    }
+
     /// Finds the resource application a `resource` / scope prefix names, and its service principal
     /// in `tenant`.
     pub async fn resolve_resource(
@@ -226,26 +245,7 @@ impl Identity {
         identifier: &str,
     ) -> Result<(Application, ServicePrincipal), AadError> {
         let not_found = || errors::resource_not_found(identifier, &tenant.id.to_string());
-        let app = if let Some(a) = RESOURCE_APPS.iter().find(|a| a.answers_to(identifier)) {
-            Some(a.clone())
-        } else if let Ok(id) = Uuid::parse_str(identifier.trim_end_matches('/')) {
-            self.stores.directory.application_by_app_id(id).await?
-        } else {
-            let mut found = None;
-            for sp in self.stores.directory.service_principals(tenant.id).await? {
-                if RESOURCE_APPS.iter().any(|a| a.app_id == sp.app_id) {
-                    continue;
-                }
-                if let Some(a) = self.stores.directory.application_by_app_id(sp.app_id).await?
-                    && a.answers_to(identifier)
-                {
-                    found = Some(a);
-                    break;
-                }
-            }
-            found
-        };
-        let app = app.ok_or_else(not_found)?;
+        let app = self.resource_app(tenant, identifier).await?.ok_or_else(not_found)?;
         let sp =
             self.stores.directory.service_principal_by_app_id(tenant.id, app.app_id).await?.ok_or_else(not_found)?;
         Ok((app, sp))
@@ -276,7 +276,7 @@ impl Identity {
             TenantSegment::Domain(d) => Some(TenantRef::Domain(d.clone())),
             _ => None,
         };
-        let catalog_resource = RESOURCE_APPS.iter().find(|a| a.answers_to(&identifier));
+        let catalog_resource = catalog::resource_catalogue().iter().find(|a| a.answers_to(&identifier));
         // Hot path: a named tenant and a first-party resource need one store round trip.
         let (tenant, client, client_sp, resource, resource_sp, assignments) = match (tenant_ref, catalog_resource) {
             (Some(tr), Some(res)) => {

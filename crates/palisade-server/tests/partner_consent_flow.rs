@@ -384,3 +384,81 @@ async fn dynamic_v2_scope_after_static_permissions_consents_once() {
     assert_eq!(scopes, vec!["Alert.Read", "User.Read"]);
     s.stop().await;
 }
+
+/// A v2 dynamic scope on the tenant's own API, named by its App ID URI, is consented and then
+/// issued: consent resolves the resource the way the token endpoint does.
+#[tokio::test]
+async fn dynamic_scope_on_a_custom_api_by_app_id_uri() {
+    let s = TestServer::start().await;
+    let t = s.contoso.clone();
+    let mut api = s.app(&t, "Contoso API", SignInAudience::AzureADMyOrg, &[], false).await;
+    api.identifier_uris = vec![format!("api://{}", api.app_id)];
+    api.oauth2_permission_scopes = vec![PermissionScope {
+        id: uuid::Uuid::new_v4(),
+        value: "Data.Read".into(),
+        kind: "User".into(),
+        admin_consent_display_name: "Read Contoso data".into(),
+        admin_consent_description: "Read data".into(),
+        user_consent_display_name: None,
+        user_consent_description: None,
+        is_enabled: true,
+    }];
+    s.identity.stores.directory.update_application(t.id, &api).await.unwrap();
+    let mut client = s.app(&t, "SPA-ish", SignInAudience::AzureADMyOrg, &[], true).await;
+    client.public_client_redirect_uris = vec!["http://localhost".into()];
+    s.identity.stores.directory.update_application(t.id, &client).await.unwrap();
+    let user = s.user(&t, "dev", vec![], "Dev-Pass-123").await;
+
+    let browser = s.browser();
+    let scope = format!("api://{}/Data.Read openid offline_access", api.app_id);
+    let url = format!(
+        "{}/{}/oauth2/v2.0/authorize?client_id={}&response_type=code&redirect_uri=http://localhost:4000&scope={}",
+        s.base,
+        t.id,
+        client.app_id,
+        form_urlencoded::byte_serialize(scope.as_bytes()).collect::<String>()
+    );
+    let html = browser.get(&url).send().await.unwrap().text().await.unwrap();
+    let page = browser
+        .post(format!("{}/{}/login", s.base, t.id))
+        .form(&[
+            ("login", user.user_principal_name.as_str()),
+            ("passwd", "Dev-Pass-123"),
+            ("ctx", &hidden(&html, "ctx")),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Read Contoso data"), "the custom scope is on the consent page: {page}");
+    let r = browser
+        .post(format!("{}/{}/consent", s.base, t.id))
+        .form(&[
+            ("ctx", hidden(&page, "ctx").as_str()),
+            ("csrf", hidden(&page, "csrf").as_str()),
+            ("decision", "accept"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (_, q) = location_params(&r);
+    let (st, b) = s
+        .token_v2(
+            &t.id.to_string(),
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &client.app_id.to_string()),
+                ("code", &q["code"]),
+                ("redirect_uri", "http://localhost:4000"),
+                ("scope", &scope),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let aud = format!("api://{}", api.app_id);
+    let c = s.verify(b["access_token"].as_str().unwrap(), &aud, &format!("https://sts.windows.net/{}/", t.id)).await;
+    assert_eq!(c["scp"], "Data.Read");
+    s.stop().await;
+}

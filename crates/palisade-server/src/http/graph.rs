@@ -744,7 +744,7 @@ pub async fn grant_admin_consent(State(s): State<AppState>, c: Caller, Path(id):
             _ => return Err(e.into()),
         },
     };
-    let perms = s.identity.requested_permissions(&app, None).await.map_err(GraphError::from)?;
+    let perms = s.identity.requested_permissions(&c.tenant, &app, None).await.map_err(GraphError::from)?;
     let out =
         s.identity.grant_admin_consent(&c.tenant, &app, &perms, c.user.as_ref()).await.map_err(GraphError::from)?;
     Ok(Json(json!({

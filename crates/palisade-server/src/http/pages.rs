@@ -335,7 +335,7 @@ async fn drive(state: &AppState, it: Interaction, signed: Option<Signed>, force_
         return error_page(&errors::app_not_found(&v.client.app_id.to_string(), &s.tenant.id.to_string()));
     }
     let extra_scope = if req.version == EndpointVersion::V2 { req.param("scope") } else { None };
-    let perms = match id.requested_permissions(&v.client, extra_scope).await {
+    let perms = match id.requested_permissions(&s.tenant, &v.client, extra_scope).await {
         Ok(p) => p,
         Err(e) => return error_redirect(&v, &req, &e, vec![]),
     };
@@ -401,7 +401,7 @@ async fn device_step(
         return device_page(Some("The application that started this sign-in no longer exists."));
     };
     let scope = if rec.scope.is_empty() { None } else { Some(rec.scope.as_str()) };
-    let perms = match id.requested_permissions(&client, scope).await {
+    let perms = match id.requested_permissions(&s.tenant, &client, scope).await {
         Ok(p) => p,
         Err(e) => return error_page(&e),
     };
@@ -608,7 +608,7 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: By
         return error_redirect(&v, &req, &errors::consent_declined(), extra);
     }
     let extra_scope = if req.version == EndpointVersion::V2 { req.param("scope") } else { None };
-    let perms = match id.requested_permissions(&v.client, extra_scope).await {
+    let perms = match id.requested_permissions(&s.tenant, &v.client, extra_scope).await {
         Ok(p) => p,
         Err(e) => return error_redirect(&v, &req, &e, admin_extra),
     };

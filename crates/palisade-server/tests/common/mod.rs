@@ -181,7 +181,7 @@ impl TestServer {
 
     pub async fn consent(&self, tenant: &Tenant, app: &Application) {
         let app = self.reload(app).await;
-        let perms = self.identity.requested_permissions(&app, None).await.unwrap();
+        let perms = self.identity.requested_permissions(tenant, &app, None).await.unwrap();
         self.identity.grant_admin_consent(tenant, &app, &perms, None).await.unwrap();
     }
 

@@ -34,3 +34,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
         Ok(Ctx(RequestContext { base_url: format!("https://{host}"), correlation_id, client_ip }))
     }
 }
+
+/// The token of an `Authorization: Bearer <token>` header (`Bearer` or `bearer`).
+pub fn bearer_token(parts: &Parts) -> Option<String> {
+    let v = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).map(|t| t.trim().to_string())
+}

@@ -127,12 +127,7 @@ impl FromRequestParts<AppState> for ApiCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Ctx(ctx) = Ctx::from_request_parts(parts, state).await.expect("infallible");
-        let token = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|t| t.trim().to_string())
+        let token = super::ctx::bearer_token(parts)
             .ok_or_else(|| DefenderError::unauthorized("No bearer token was sent (Authorization: Bearer <token>)."))?;
         let audiences: Vec<&str> = accepted_audiences().iter().map(String::as_str).collect();
         let validated = state.identity.validate_access_token(&token, &audiences, &[ctx.base_url.as_str()]).await.map_err(|e| match e {

@@ -127,12 +127,7 @@ impl FromRequestParts<AppState> for Caller {
         let unauth = |m: &str| {
             GraphResponse(GraphError { status: 401, code: "InvalidAuthenticationToken", message: m.to_string() })
         };
-        let Some(auth) = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-            return Err(unauth("Access token is empty."));
-        };
-        let Some(token) =
-            auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")).map(|t| t.trim().to_string())
-        else {
+        let Some(token) = super::ctx::bearer_token(parts) else {
             return Err(unauth("Access token is empty."));
         };
         let Ctx(ctx) = Ctx::from_request_parts(parts, state).await.expect("infallible");

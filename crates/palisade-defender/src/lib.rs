@@ -4,13 +4,18 @@
 //! server; entity storage and the endpoints themselves build on this.
 
 pub mod access;
+pub mod actions;
 pub mod audit;
 pub mod errors;
 pub mod faults;
 pub mod indicators;
+pub mod model;
 pub mod operations;
 pub mod quota;
 pub mod rbac;
+pub mod schemas;
+pub mod store;
+pub mod wire_time;
 
 pub use access::{Caller, authorize};
 pub use errors::DefenderError;

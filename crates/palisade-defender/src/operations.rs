@@ -12,7 +12,7 @@ pub enum ApiFamily {
 }
 
 /// Portal (RBAC) permission a delegated caller's user must hold (`defender-api.md` §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PortalPermission {
     ViewData,
     AlertsInvestigation,

@@ -458,3 +458,20 @@ mod tests {
         assert!(!localhost_any_port("https://portal.azure.com", "https://portal.azure.com:444"));
     }
 }
+
+/// An Entra security group. Defender RBAC roles and device groups are granted to groups, never to
+/// users directly (`defender-api.md` §8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub tenant_id: Uuid,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub security_enabled: bool,
+    /// User object ids.
+    pub members: Vec<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_date_time: OffsetDateTime,
+}

@@ -48,6 +48,13 @@ pub trait DirectoryStore: Send + Sync {
     /// discovery.
     async fn tenant_of_upn(&self, upn: &str) -> StoreResult<Option<Uuid>>;
 
+    // Security groups. Display names are unique per tenant (case-insensitively).
+    /// Creates or replaces the group (members included).
+    async fn put_group(&self, tenant: Uuid, group: &Group) -> StoreResult<()>;
+    async fn group(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<Group>>;
+    async fn groups(&self, tenant: Uuid) -> StoreResult<Vec<Group>>;
+    async fn delete_group(&self, tenant: Uuid, id: Uuid) -> StoreResult<()>;
+
     // Applications (home-tenant objects).
     async fn create_application(&self, tenant: Uuid, app: &Application) -> StoreResult<()>;
     async fn application(&self, tenant: Uuid, object_id: Uuid) -> StoreResult<Option<Application>>;

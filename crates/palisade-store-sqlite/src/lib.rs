@@ -482,6 +482,54 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
+    async fn put_group(&self, tenant: Uuid, group: &Group) -> StoreResult<()> {
+        let (t, id, name, doc) =
+            (tenant.to_string(), group.id.to_string(), group.display_name.clone(), to_json(group)?);
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO groups (tenant_id, id, display_name, doc) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = excluded.display_name, doc = excluded.doc",
+                params![t, id, name, doc],
+            )
+            .map_err(map_sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn group(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<Group>> {
+        let (t, id) = (tenant.to_string(), id.to_string());
+        self.run(move |c| {
+            let doc: Option<String> = c
+                .query_row("SELECT doc FROM groups WHERE tenant_id = ?1 AND id = ?2", params![t, id], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            doc.map(|d| from_json::<Group>(&d).map(|g| Group { tenant_id: tenant, ..g })).transpose()
+        })
+        .await
+    }
+
+    async fn groups(&self, tenant: Uuid) -> StoreResult<Vec<Group>> {
+        let t = tenant.to_string();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT doc FROM groups WHERE tenant_id = ?1 ORDER BY display_name")
+                .map_err(backend)?;
+            let rows = stmt.query_map(params![t], |r| r.get::<_, String>(0)).map_err(backend)?;
+            rows.map(|r| from_json::<Group>(&r.map_err(backend)?).map(|g| Group { tenant_id: tenant, ..g })).collect()
+        })
+        .await
+    }
+
+    async fn delete_group(&self, tenant: Uuid, id: Uuid) -> StoreResult<()> {
+        let (t, id) = (tenant.to_string(), id.to_string());
+        self.run(move |c| {
+            c.execute("DELETE FROM groups WHERE tenant_id = ?1 AND id = ?2", params![t, id]).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn tenant_of_upn(&self, upn: &str) -> StoreResult<Option<Uuid>> {
         let upn = upn.to_string();
         self.run(move |c| {

@@ -106,6 +106,16 @@ CREATE TABLE IF NOT EXISTS login_failures (
     PRIMARY KEY (tenant_id, user_id)
 );
 
+-- Entra security groups (members inside the document).
+CREATE TABLE IF NOT EXISTS groups (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS groups_name ON groups (tenant_id, display_name COLLATE NOCASE);
+
 -- Defender for Endpoint indicators. Filterable properties are columns (OData runs here); the API
 -- document is kept whole in `doc`.
 CREATE TABLE IF NOT EXISTS indicators (

@@ -20,9 +20,12 @@ struct Args {
     /// PEM CA certificate to trust.
     #[arg(long)]
     ca: String,
-    /// URL-encoded form body.
+    /// URL-encoded form body: the request is a POST. Without it, a GET.
     #[arg(long)]
-    form: String,
+    form: Option<String>,
+    /// Bearer token sent with every request.
+    #[arg(long)]
+    bearer: Option<String>,
     #[arg(long, default_value_t = 64)]
     connections: usize,
     /// Measured seconds (after warm-up).
@@ -67,12 +70,16 @@ async fn worker(
         if scheduled >= end {
             break;
         }
-        let r = client
-            .post(&args.url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(args.form.clone())
-            .send()
-            .await;
+        let mut req = match &args.form {
+            Some(form) => {
+                client.post(&args.url).header("content-type", "application/x-www-form-urlencoded").body(form.clone())
+            }
+            None => client.get(&args.url),
+        };
+        if let Some(t) = &args.bearer {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await;
         let ok = match r {
             Ok(resp) => {
                 let status = resp.status();

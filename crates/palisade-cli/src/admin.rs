@@ -382,7 +382,7 @@ fn pem_body(pem: &str) -> Option<Vec<u8>> {
     b64::std_decode_lenient(&body)
 }
 
-fn tid(t: &Value) -> String {
+pub(crate) fn tid(t: &Value) -> String {
     t["id"].as_str().unwrap_or_default().to_string()
 }
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod output;
+mod security;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +52,26 @@ enum Command {
     /// Manage app registrations: the portal's "App registrations" blade.
     #[command(subcommand)]
     App(admin::AppCmd),
+    /// Manage security groups (Defender RBAC is granted to groups).
+    #[command(subcommand)]
+    Group(security::GroupCmd),
+    /// Defender RBAC: roles, device groups, turning RBAC on.
+    #[command(subcommand)]
+    Rbac(security::RbacCmd),
+    /// Load a deterministic sample fleet (machines, alerts, incidents) into a tenant.
+    Seed {
+        #[command(flatten)]
+        t: admin::TenantArg,
+        #[arg(long, default_value_t = 50)]
+        machines: usize,
+        #[arg(long, default_value_t = 200)]
+        alerts: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Days of history.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
     /// Inject faults into the Defender API for a tenant or one application (test retry logic).
     #[command(subcommand)]
     Faults(admin::FaultsCmd),
@@ -243,6 +264,11 @@ async fn main() {
         Command::User(c) => admin::user(&cli_config(&cli), c, &out).await,
         Command::App(c) => admin::app(&cli_config(&cli), c, &out).await,
         Command::Faults(c) => admin::faults(&cli_config(&cli), c, &out).await,
+        Command::Group(c) => security::group(&cli_config(&cli), c, &out).await,
+        Command::Rbac(c) => security::rbac(&cli_config(&cli), c, &out).await,
+        Command::Seed { t, machines, alerts, seed, days } => {
+            security::seed(&cli_config(&cli), t, *machines, *alerts, *seed, *days, &out).await
+        }
         Command::Audit { tenant, since_minutes, top, conn } => {
             admin::audit(&cli_config(&cli), conn, tenant.as_deref(), *since_minutes, *top, &out).await
         }

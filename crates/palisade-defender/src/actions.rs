@@ -2,8 +2,13 @@
 //! whether a new action may be queued on a device. The asynchronous execution lives in
 //! [`crate::agent`].
 
+use serde_json::Value;
+use time::OffsetDateTime;
+
 use crate::errors::DefenderError;
-use crate::model::{DeviceState, Machine, MachineAction};
+use crate::model::{
+    DeviceState, KeyValue, LiveResponseCommand, LiveResponseCommandSpec, Machine, MachineAction, RelatedFileInfo,
+};
 
 pub const ISOLATE: &str = "Isolate";
 pub const UNISOLATE: &str = "Unisolate";
@@ -83,6 +88,135 @@ pub fn admit(
     }
 }
 
+/// Reads a body property by its documented (PascalCase) name, tolerating camelCase: the doc
+/// tables and examples disagree, and clients copy either.
+fn prop<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
+    body.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
+fn prop_str(body: &Value, name: &str) -> Result<Option<String>, DefenderError> {
+    match prop(body, name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(DefenderError::invalid_body(format!("{name} must be a string, not {other}."))),
+    }
+}
+
+fn required(body: &Value, name: &str) -> Result<String, DefenderError> {
+    prop_str(body, name)?.filter(|s| !s.trim().is_empty()).ok_or_else(|| DefenderError::missing_parameter(name))
+}
+
+fn one_of(name: &str, value: String, allowed: &[&str]) -> Result<String, DefenderError> {
+    allowed.iter().find(|a| a.eq_ignore_ascii_case(&value)).map(|a| a.to_string()).ok_or_else(|| {
+        DefenderError::new(
+            400,
+            "InvalidInput",
+            format!("Invalid input {name}: '{value}'. Allowed values: {}.", allowed.join(", ")),
+        )
+    })
+}
+
+/// Builds the `Pending` action a request body asks for (`kind` from the route), validating the
+/// body as the service does: `Comment` is required everywhere, plus `ScanType` for scans, `Sha1`
+/// for quarantine and `Commands` for live response.
+pub fn request(
+    kind: &'static str,
+    body: &Value,
+    machine: &Machine,
+    requestor: &str,
+    now: OffsetDateTime,
+) -> Result<MachineAction, DefenderError> {
+    if !body.is_object() {
+        return Err(DefenderError::invalid_body("The body must be a JSON object."));
+    }
+    let comment = required(body, "Comment")?;
+    let external_id = prop_str(body, "ExternalId")?;
+    let mut scope = None;
+    let mut related_file_info = None;
+    let mut commands = Vec::new();
+    match kind {
+        ISOLATE => {
+            let t = prop_str(body, "IsolationType")?.unwrap_or_else(|| "Full".into());
+            scope = Some(one_of("IsolationType", t, &["Full", "Selective", "UnManagedDevice"])?);
+        }
+        SCAN => scope = Some(one_of("ScanType", required(body, "ScanType")?, &["Quick", "Full"])?),
+        QUARANTINE => {
+            let sha1 = required(body, "Sha1")?;
+            if sha1.len() != 40 || !sha1.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(DefenderError::new(400, "InvalidHashValue", format!("Hash value {sha1} is invalid.")));
+            }
+            related_file_info = Some(RelatedFileInfo {
+                file_identifier: sha1.to_ascii_lowercase(),
+                file_identifier_type: "Sha1".into(),
+            });
+        }
+        LIVE_RESPONSE => commands = live_response_commands(body)?,
+        _ => {}
+    }
+    Ok(MachineAction {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: kind.to_string(),
+        title: None,
+        requestor: requestor.to_string(),
+        requestor_comment: Some(comment),
+        status: "Pending".into(),
+        machine_id: machine.id.clone(),
+        computer_dns_name: Some(machine.computer_dns_name.clone()),
+        creation_date_time_utc: now,
+        last_update_date_time_utc: now,
+        cancellation_requestor: None,
+        cancellation_comment: None,
+        cancellation_date_time_utc: None,
+        error_h_result: 0,
+        scope,
+        external_id,
+        request_source: "PublicApi".into(),
+        related_file_info,
+        commands,
+        troubleshoot_info: None,
+    })
+}
+
+/// `Commands`: `[{type, params:[{key, value}]}]` with types PutFile (FileName), RunScript
+/// (ScriptName, Args) and GetFile (Path).
+fn live_response_commands(body: &Value) -> Result<Vec<LiveResponseCommand>, DefenderError> {
+    let Some(Value::Array(list)) = prop(body, "Commands") else {
+        return Err(DefenderError::missing_parameter("Commands"));
+    };
+    if list.is_empty() {
+        return Err(DefenderError::new(400, "InvalidInput", "Invalid input Commands: the list is empty."));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (index, c) in list.iter().enumerate() {
+        let kind = one_of("Commands.type", required(c, "type")?, &["PutFile", "RunScript", "GetFile"])?;
+        let params: Vec<KeyValue> = match prop(c, "params") {
+            Some(Value::Array(ps)) => ps
+                .iter()
+                .map(|p| Ok(KeyValue { key: required(p, "key")?, value: prop_str(p, "value")?.unwrap_or_default() }))
+                .collect::<Result<_, DefenderError>>()?,
+            None | Some(Value::Null) => vec![],
+            Some(other) => return Err(DefenderError::invalid_body(format!("params must be a list, not {other}."))),
+        };
+        let needed = match kind.as_str() {
+            "PutFile" => "FileName",
+            "RunScript" => "ScriptName",
+            _ => "Path",
+        };
+        if !params.iter().any(|p| p.key.eq_ignore_ascii_case(needed) && !p.value.is_empty()) {
+            return Err(DefenderError::missing_parameter(&format!("Commands[{index}].params.{needed}")));
+        }
+        out.push(LiveResponseCommand {
+            index: index as i64,
+            start_time: None,
+            end_time: None,
+            command_status: "Created".into(),
+            errors: vec![],
+            command: LiveResponseCommandSpec { kind, params },
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +274,42 @@ mod tests {
         assert!(admit(&action(ISOLATE, Some("Full")), &linux, &free, &[]).is_ok());
         let gone = DeviceState { offboarded: true, ..Default::default() };
         assert!(admit(&action(SCAN, Some("Quick")), &win, &gone, &[]).is_err());
+    }
+
+    #[test]
+    fn request_bodies() {
+        let m = machine("Windows11");
+        let now = OffsetDateTime::now_utc();
+        let body = |v: serde_json::Value| v;
+        let a =
+            request(ISOLATE, &body(serde_json::json!({"Comment": "c", "IsolationType": "selective"})), &m, "me", now)
+                .unwrap();
+        assert_eq!((a.kind.as_str(), a.scope.as_deref(), a.status.as_str()), ("Isolate", Some("Selective"), "Pending"));
+        assert_eq!(
+            request(ISOLATE, &body(serde_json::json!({"comment": "c"})), &m, "me", now).unwrap().scope.as_deref(),
+            Some("Full")
+        );
+        let e = request(OFFBOARD, &body(serde_json::json!({})), &m, "me", now).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), ("MissingRequiredParameter", "Parameter Comment is missing."));
+        assert_eq!(
+            request(SCAN, &body(serde_json::json!({"Comment": "c"})), &m, "me", now).unwrap_err().message,
+            "Parameter ScanType is missing."
+        );
+        assert_eq!(
+            request(QUARANTINE, &body(serde_json::json!({"Comment": "c", "Sha1": "xyz"})), &m, "me", now)
+                .unwrap_err()
+                .code,
+            "InvalidHashValue"
+        );
+        let lr = request(
+            LIVE_RESPONSE,
+            &body(serde_json::json!({"Comment": "c", "Commands": [{"type": "RunScript", "params": [{"key": "ScriptName", "value": "a.ps1"}]}, {"type": "GetFile", "params": [{"key": "Path", "value": "C:\\x.txt"}]}]})),
+            &m,
+            "me",
+            now,
+        )
+        .unwrap();
+        assert_eq!(lr.commands.len(), 2);
+        assert_eq!(lr.commands[1].command.kind, "GetFile");
     }
 }

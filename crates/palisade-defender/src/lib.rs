@@ -5,16 +5,21 @@
 
 pub mod access;
 pub mod actions;
+pub mod agent;
 pub mod audit;
 pub mod errors;
 pub mod faults;
+pub mod fixtures;
 pub mod indicators;
 pub mod model;
 pub mod operations;
+pub mod package;
 pub mod quota;
 pub mod rbac;
 pub mod schemas;
 pub mod store;
+pub mod triage;
+pub mod views;
 pub mod wire_time;
 
 pub use access::{Caller, authorize};

@@ -238,6 +238,74 @@ impl RbacConfig {
     }
 }
 
+impl RbacConfig {
+    /// Checks a new configuration against the current one: RBAC cannot be turned off again,
+    /// ids/names/ranks are unique, values known, and every Entra group named exists.
+    pub fn validate(&self, current: &RbacConfig, known_groups: &[Uuid]) -> Result<(), String> {
+        if current.enabled && !self.enabled {
+            return Err("RBAC cannot be turned off once it is on (as in the portal).".into());
+        }
+        let unknown = |gs: &[Uuid], what: &str| -> Result<(), String> {
+            match gs.iter().find(|g| !known_groups.contains(g)) {
+                Some(g) => {
+                    Err(format!("{what} names group {g}, which does not exist in this tenant (palisade group list)."))
+                }
+                None => Ok(()),
+            }
+        };
+        for (i, g) in self.device_groups.iter().enumerate() {
+            if g.id <= UNGROUPED_ID {
+                return Err(format!("Device group '{}': ids start at 1 (0 is '{UNGROUPED_NAME}').", g.name));
+            }
+            if g.name.trim().is_empty() || g.name.eq_ignore_ascii_case(UNGROUPED_NAME) {
+                return Err(format!("Device group {}: the name '{}' is not allowed.", g.id, g.name));
+            }
+            if g.rank == 0 {
+                return Err(format!("Device group '{}': ranks start at 1 (highest).", g.name));
+            }
+            if let Some(o) = self.device_groups[..i]
+                .iter()
+                .find(|o| o.id == g.id || o.name.eq_ignore_ascii_case(&g.name) || o.rank == g.rank)
+            {
+                return Err(format!("Device groups '{}' and '{}' share an id, a name or a rank.", o.name, g.name));
+            }
+            if !REMEDIATION_LEVELS.contains(&g.remediation_level.as_str()) {
+                return Err(format!(
+                    "Device group '{}': remediation level '{}' is not one of {}.",
+                    g.name,
+                    g.remediation_level,
+                    REMEDIATION_LEVELS.join(", ")
+                ));
+            }
+            let r = &g.rules;
+            if [&r.name_prefixes, &r.domains, &r.tags, &r.os_platforms]
+                .iter()
+                .any(|v| v.len() > MatchingRules::MAX_VALUES)
+            {
+                return Err(format!(
+                    "Device group '{}': at most {} values per rule.",
+                    g.name,
+                    MatchingRules::MAX_VALUES
+                ));
+            }
+            unknown(&g.user_groups, &format!("Device group '{}'", g.name))?;
+        }
+        unknown(&self.ungrouped_user_groups, UNGROUPED_NAME)?;
+        for (i, r) in self.roles.iter().enumerate() {
+            if r.name.trim().is_empty()
+                || self.roles[..i].iter().any(|o| o.id == r.id || o.name.eq_ignore_ascii_case(&r.name))
+            {
+                return Err(format!("Role '{}': names and ids must be unique and non-empty.", r.name));
+            }
+            if r.permissions.is_empty() || r.permissions.contains(&PortalPermission::None) {
+                return Err(format!("Role '{}': give it at least one permission.", r.name));
+            }
+            unknown(&r.assigned_groups, &format!("Role '{}'", r.name))?;
+        }
+        Ok(())
+    }
+}
+
 /// Whether a user holding `granted` may perform `op`; the 403 otherwise says what is missing and
 /// how to grant it under RBAC.
 pub fn check_access(granted: &[PortalPermission], upn: &str, op: Operation) -> Result<(), DefenderError> {

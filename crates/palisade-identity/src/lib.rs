@@ -15,6 +15,7 @@ pub mod consent;
 pub mod discovery;
 pub mod errors;
 pub mod keys;
+pub mod links;
 pub mod scopes;
 pub mod tenancy;
 pub mod token;

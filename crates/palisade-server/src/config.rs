@@ -23,6 +23,8 @@ pub struct Config {
     pub identity: IdentitySettings,
     /// Defender API quotas: `real` (the documented per-tenant, per-API limits) or `off`.
     pub throttling: palisade_defender::quota::Throttling,
+    /// The in-process device agent that runs response actions (delays, failure rate, time-outs).
+    pub agent: palisade_defender::agent::AgentConfig,
     pub log: LogSettings,
 }
 
@@ -56,6 +58,7 @@ impl Default for Config {
             demo: true,
             identity: IdentitySettings::default(),
             throttling: Default::default(),
+            agent: Default::default(),
             log: LogSettings::default(),
         }
     }

@@ -35,6 +35,8 @@ pub struct AppState {
     pub audit: Arc<dyn palisade_defender::audit::AuditStore>,
     /// Fault-injection plans.
     pub faults: Arc<dyn palisade_defender::faults::FaultStore>,
+    /// Machines, alerts, actions, incidents, files, users and portal RBAC, keyed by tenant.
+    pub security: Arc<dyn palisade_defender::store::SecurityStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +69,7 @@ pub fn app(state: AppState) -> App {
 
 /// Every route Palisade serves.
 pub fn router(state: AppState) -> Router {
-    use http::{defender, graph, oauth, pages};
+    use http::{graph, oauth, operator, pages};
     Router::new()
         .route("/healthz", get(oauth::healthz))
         .route("/metadata/endpoints", get(oauth::arm_metadata))
@@ -125,27 +127,92 @@ pub fn router(state: AppState) -> Router {
         .route("/v1.0/servicePrincipals/{id}/appRoleAssignedTo", get(graph::list_app_role_assigned_to))
         .route("/v1.0/oauth2PermissionGrants", get(graph::list_grants).post(graph::create_grant))
         .route("/v1.0/oauth2PermissionGrants/{id}", axum::routing::delete(graph::delete_grant))
-        // Defender for Endpoint API (issue 3, in progress): indicators.
-        .route("/api/indicators", get(defender::list_indicators).post(defender::submit_indicator))
-        .route("/api/v1.0/indicators", get(defender::list_indicators).post(defender::submit_indicator))
-        .route("/api/indicators/import", post(defender::import_indicators))
-        .route("/api/v1.0/indicators/import", post(defender::import_indicators))
-        .route("/api/indicators/BatchDelete", post(defender::batch_delete_indicators))
-        .route("/api/v1.0/indicators/BatchDelete", post(defender::batch_delete_indicators))
-        .route("/api/indicators/{id}", axum::routing::delete(defender::delete_indicator))
-        .route("/api/v1.0/indicators/{id}", axum::routing::delete(defender::delete_indicator))
+        // Defender for Endpoint and Microsoft 365 Defender APIs, latest and versioned.
+        .nest("/api", api_routes())
+        .nest("/api/v1.0", api_routes())
+        .route("/palisade/downloads/{token}", get(http::security::download))
+        .route("/palisade/bench/static", get(http::security::bench_static))
         // Operator.
         .route("/palisade/v1/tenants", get(graph::list_tenants).post(graph::create_tenant))
         .route("/palisade/v1/keys", get(graph::list_keys))
         .route("/palisade/v1/audit", get(graph::audit))
         .route("/palisade/v1/faults", post(graph::set_faults))
         .route("/palisade/v1/keys/rotate", post(graph::rotate_keys))
+        .route("/palisade/v1/tenants/{tid}/groups", get(operator::list_groups).post(operator::create_group))
+        .route("/palisade/v1/tenants/{tid}/groups/{gid}/members", post(operator::change_member))
+        .route("/palisade/v1/tenants/{tid}/rbac", get(operator::get_rbac).put(operator::put_rbac))
+        .route("/palisade/v1/tenants/{tid}/fixtures", post(operator::load_fixtures))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::defender::audit_api))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             // Path only: query strings can carry codes and hints that do not belong in logs.
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
         }))
         .with_state(state)
+}
+
+/// The routes under `/api` (served at `/api` and `/api/v1.0`). Segment casing is canonicalised
+/// before routing ([`http::defender::canonical_api_path`]).
+fn api_routes() -> Router<AppState> {
+    use axum::routing::patch;
+    use http::{defender, security as sec};
+    Router::new()
+        // Alerts.
+        .route("/alerts", get(sec::list_alerts))
+        .route("/alerts/$count", get(sec::count_alerts))
+        .route("/alerts/batchUpdate", post(sec::batch_update_alerts))
+        .route("/alerts/{id}", get(sec::get_alert).patch(sec::update_alert))
+        .route("/alerts/{id}/files", get(sec::alert_files))
+        .route("/alerts/{id}/ips", get(sec::alert_ips))
+        .route("/alerts/{id}/domains", get(sec::alert_domains))
+        .route("/alerts/{id}/machine", get(sec::alert_machine))
+        .route("/alerts/{id}/user", get(sec::alert_user))
+        // Machines.
+        .route("/machines", get(sec::list_machines))
+        .route("/machines/$count", get(sec::count_machines))
+        .route("/machines/findbytag", get(sec::find_by_tag))
+        .route("/machines/AddOrRemoveTagForMultipleMachines", post(sec::tag_machines))
+        .route("/machines/{id}", get(sec::get_machine).patch(sec::update_machine))
+        .route("/machines/{id}/logonusers", get(sec::machine_logon_users))
+        .route("/machines/{id}/alerts", get(sec::machine_alerts))
+        .route("/machines/{id}/alerts/$count", get(sec::machine_alerts_count))
+        .route("/machines/{id}/tags", post(sec::tag_machine))
+        .route("/machines/{id}/setDeviceValue", post(sec::set_device_value))
+        .route("/machines/{id}/isolate", post(sec::isolate))
+        .route("/machines/{id}/unisolate", post(sec::unisolate))
+        .route("/machines/{id}/restrictCodeExecution", post(sec::restrict))
+        .route("/machines/{id}/unrestrictCodeExecution", post(sec::unrestrict))
+        .route("/machines/{id}/runAntiVirusScan", post(sec::scan))
+        .route("/machines/{id}/collectInvestigationPackage", post(sec::collect))
+        .route("/machines/{id}/offboard", post(sec::offboard))
+        .route("/machines/{id}/StopAndQuarantineFile", post(sec::quarantine))
+        .route("/machines/{id}/runliveresponse", post(sec::live_response))
+        // Machine actions.
+        .route("/machineactions", get(sec::list_actions))
+        .route("/machineactions/$count", get(sec::count_actions))
+        .route("/machineactions/{id}", get(sec::get_action))
+        .route("/machineactions/{id}/cancel", post(sec::cancel_action))
+        .route("/machineactions/{id}/getPackageUri", get(sec::get_package_uri))
+        .route("/machineactions/{id}/{func}", get(sec::action_function))
+        // Files, IPs, domains, users.
+        .route("/files/{id}", get(sec::get_file))
+        .route("/files/{id}/stats", get(sec::file_stats))
+        .route("/files/{id}/alerts", get(sec::file_alerts))
+        .route("/files/{id}/machines", get(sec::file_machines))
+        .route("/ips/{ip}/stats", get(sec::ip_stats))
+        .route("/ips/{ip}/alerts", get(sec::ip_alerts))
+        .route("/domains/{d}/stats", get(sec::domain_stats))
+        .route("/domains/{d}/alerts", get(sec::domain_alerts))
+        .route("/domains/{d}/machines", get(sec::domain_machines))
+        .route("/users/{id}/alerts", get(sec::user_alerts))
+        .route("/users/{id}/machines", get(sec::user_machines))
+        // Indicators.
+        .route("/indicators", get(defender::list_indicators).post(defender::submit_indicator))
+        .route("/indicators/import", post(defender::import_indicators))
+        .route("/indicators/BatchDelete", post(defender::batch_delete_indicators))
+        .route("/indicators/{id}", axum::routing::delete(defender::delete_indicator))
+        // Microsoft 365 Defender incidents.
+        .route("/incidents", get(sec::list_incidents))
+        .route("/incidents/{id}", get(sec::get_incident).merge(patch(sec::update_incident)))
 }
 
 /// Opens the embedded store and key ring, creates TLS material and the first-run directory.
@@ -174,7 +241,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         quotas: backend.clone(),
         throttling: config.throttling,
         audit: backend.clone(),
-        faults: backend,
+        faults: backend.clone(),
+        security: backend,
     };
     Ok(Prepared { state, tls, tls_setup, first_run })
 }
@@ -221,6 +289,28 @@ fn rustls_config(tls: &TlsPaths) -> Result<rustls::ServerConfig, ServerError> {
     Ok(cfg)
 }
 
+/// Runs the device agent: polls open response actions and moves them along their lifecycle.
+/// Every node may run it — transitions are compare-and-set in the store, so two agents never
+/// both apply one.
+fn spawn_agent(store: Arc<dyn palisade_defender::store::SecurityStore>, cfg: palisade_defender::agent::AgentConfig) {
+    let period = (cfg.pickup_delay.min(cfg.run_delay) / 2).clamp(Duration::from_millis(20), Duration::from_secs(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rng = || u64::from_le_bytes(palisade_crypto::random::bytes::<8>()) as f64 / (u64::MAX as f64 + 1.0);
+        loop {
+            tick.tick().await;
+            match palisade_defender::agent::run_once(store.as_ref(), &cfg, time::OffsetDateTime::now_utc(), &mut rng)
+                .await
+            {
+                Ok(n) if n > 0 => tracing::debug!(transitions = n, "device agent pass"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "device agent pass failed"),
+            }
+        }
+    });
+}
+
 /// Binds every listen address (and the drop-in port, if configured) and starts serving.
 pub async fn start(prepared: &Prepared, config: &Config) -> Result<Running, ServerError> {
     let rustls = Arc::new(rustls_config(&prepared.tls)?);
@@ -250,6 +340,7 @@ pub async fn start(prepared: &Prepared, config: &Config) -> Result<Running, Serv
         running.handles.push(handle);
         running.addrs.push(bound);
     }
+    spawn_agent(prepared.state.security.clone(), config.agent.clone());
     // Expired codes, refresh tokens, device codes and sessions are purged in the background.
     let grants = prepared.state.identity.stores.grants.clone();
     tokio::spawn(async move {

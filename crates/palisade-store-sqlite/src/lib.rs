@@ -22,9 +22,10 @@ mod audit;
 mod faults;
 mod indicators;
 mod quota;
+mod security;
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// SQLite-backed implementation of every store trait.
 #[derive(Clone)]

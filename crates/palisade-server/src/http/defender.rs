@@ -10,6 +10,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use palisade_defender::indicators::{self, IndicatorSubmission, MAX_BATCH};
 use palisade_defender::quota::{self, ChargeError};
+use palisade_defender::rbac::DeviceScope;
 use palisade_defender::{Caller, DefenderError, Operation, accepted_audiences, authorize};
 use palisade_identity::validate::TokenInvalid;
 use palisade_odata::QueryOptions;
@@ -23,7 +24,42 @@ use crate::AppState;
 /// The static path segments of the Defender routes. Requests under `/api` are matched
 /// case-insensitively, as the service does: [`canonical_api_path`] rewrites these to this spelling
 /// before routing.
-pub const API_SEGMENTS: &[&str] = &["api", "v1.0", "indicators", "BatchDelete", "import"];
+pub const API_SEGMENTS: &[&str] = &[
+    "api",
+    "v1.0",
+    "$count",
+    "indicators",
+    "BatchDelete",
+    "import",
+    "alerts",
+    "batchUpdate",
+    "domains",
+    "files",
+    "ips",
+    "machine",
+    "user",
+    "users",
+    "machines",
+    "logonusers",
+    "findbytag",
+    "tags",
+    "AddOrRemoveTagForMultipleMachines",
+    "setDeviceValue",
+    "isolate",
+    "unisolate",
+    "restrictCodeExecution",
+    "unrestrictCodeExecution",
+    "runAntiVirusScan",
+    "collectInvestigationPackage",
+    "offboard",
+    "StopAndQuarantineFile",
+    "runliveresponse",
+    "machineactions",
+    "getPackageUri",
+    "cancel",
+    "stats",
+    "incidents",
+];
 
 /// Rewrites `/api/...` paths to the canonical casing of [`API_SEGMENTS`].
 pub fn canonical_api_path<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
@@ -74,14 +110,20 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
 /// The authenticated caller of the Defender API, with the host it called.
 pub struct ApiCaller {
     pub caller: Caller,
     /// `app_displayname` of the token, for `createdBySource` and friends.
     pub display_name: String,
+    /// Who the service names as the actor (`requestor`, comment authors): the user's UPN for
+    /// delegated calls, the application's display name for application calls.
+    pub actor: String,
     pub base_url: String,
+    /// Path and query the client called (before routing stripped any prefix), for
+    /// `@odata.nextLink`.
+    pub path_and_query: String,
 }
 
 /// Who called: tenant, application, user (delegated calls).
@@ -152,14 +194,26 @@ impl FromRequestParts<AppState> for ApiCaller {
             .or(validated.claims["upn"].as_str())
             .unwrap_or(caller.app_id())
             .to_string();
-        Ok(ApiCaller { caller, display_name, base_url: ctx.base_url })
+        let actor = match &caller {
+            Caller::User { .. } => validated.claims["upn"]
+                .as_str()
+                .or(validated.claims["preferred_username"].as_str())
+                .unwrap_or(&display_name)
+                .to_string(),
+            Caller::App { .. } => display_name.clone(),
+        };
+        // The original URI: nested routers strip `/api`, and HTTP/2 requests carry the authority.
+        let uri = parts.extensions.get::<axum::extract::OriginalUri>().map_or(&parts.uri, |o| &o.0);
+        let path_and_query = uri.path_and_query().map_or_else(|| uri.path().to_string(), |pq| pq.to_string());
+        Ok(ApiCaller { caller, display_name, actor, base_url: ctx.base_url, path_and_query })
     }
 }
 
 impl ApiCaller {
-    /// Admits a call of `op`: the token must carry an accepted permission, then the tenant's
-    /// quota for the API is charged.
-    async fn admit(&self, state: &AppState, op: Operation) -> Result<(), ApiError> {
+    /// Admits a call of `op`: the token must carry an accepted permission (and a delegated
+    /// caller's user the portal permission), then the tenant's quota for the API is charged.
+    /// Returns which devices the caller sees.
+    pub(crate) async fn admit(&self, state: &AppState, op: Operation) -> Result<DeviceScope, ApiError> {
         // Injected faults first: an "expired token" is refused whatever it grants.
         match state.faults.faults(self.caller.tenant_id(), self.caller.app_id()).await {
             Ok(Some(plan)) => {
@@ -176,37 +230,62 @@ impl ApiCaller {
             Err(e) => tracing::warn!(error = %e, "fault plan lookup failed; none applied"),
         }
         authorize(&self.caller, op)?;
-        // Delegated calls also need the signed-in user's portal permission.
-        if let Caller::User { tenant_id, user_id, .. } = &self.caller {
-            let user = state
-                .identity
-                .stores
-                .directory
-                .user(*tenant_id, *user_id)
-                .await
-                .map_err(|e| DefenderError::new(500, "InternalServerError", e.to_string()))?
-                .filter(|u| u.account_enabled)
-                .ok_or_else(|| DefenderError::forbidden("The signed-in user no longer exists or is disabled."))?;
-            palisade_defender::rbac::check(&user.directory_roles, &user.user_principal_name, op)?;
-        }
+        // Delegated calls also need the signed-in user's portal permission, and see only the
+        // devices of their device groups once RBAC is on.
+        let scope = match &self.caller {
+            Caller::App { .. } => DeviceScope::All,
+            Caller::User { tenant_id, user_id, .. } => {
+                let internal = |e: String| DefenderError::new(500, "InternalServerError", e);
+                let directory = &state.identity.stores.directory;
+                let user = directory
+                    .user(*tenant_id, *user_id)
+                    .await
+                    .map_err(|e| internal(e.to_string()))?
+                    .filter(|u| u.account_enabled)
+                    .ok_or_else(|| DefenderError::forbidden("The signed-in user no longer exists or is disabled."))?;
+                let config = state.security.rbac_config(*tenant_id).await.map_err(DefenderError::from)?;
+                if config.enabled {
+                    let member_of: Vec<Uuid> = directory
+                        .groups(*tenant_id)
+                        .await
+                        .map_err(|e| internal(e.to_string()))?
+                        .into_iter()
+                        .filter(|g| g.members.contains(user_id))
+                        .map(|g| g.id)
+                        .collect();
+                    let access = config.access(&user.directory_roles, &member_of);
+                    palisade_defender::rbac::check_access(&access.permissions, &user.user_principal_name, op)?;
+                    access.devices
+                } else {
+                    palisade_defender::rbac::check(&user.directory_roles, &user.user_principal_name, op)?;
+                    DeviceScope::All
+                }
+            }
+        };
         match quota::charge(state.quotas.as_ref(), state.throttling, self.caller.tenant_id(), op, now()).await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(scope),
             Err(ChargeError::Throttled(e, retry_after)) => {
                 tracing::info!(tenant = %self.caller.tenant_id(), operation = op.name(), retry_after, "throttled");
                 Err(ApiError(e, Some(retry_after)))
             }
             Err(ChargeError::Store(e)) => {
                 tracing::warn!(error = %e, "quota store failed; admitting the call");
-                Ok(())
+                Ok(scope)
             }
         }
     }
-    fn context(&self, fragment: &str) -> String {
+
+    /// The absolute URL the client called.
+    pub(crate) fn request_url(&self) -> String {
+        format!("{}{}", self.base_url, self.path_and_query)
+    }
+
+    pub(crate) fn context(&self, fragment: &str) -> String {
         format!("{}/api/$metadata#{fragment}", self.base_url)
     }
 }
 
-fn now() -> OffsetDateTime {
+pub(crate) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
@@ -224,7 +303,7 @@ pub async fn list_indicators(State(s): State<AppState>, c: ApiCaller, uri: Uri) 
         .map_err(DefenderError::from)?;
     let page = q.page_size(&indicators::SCHEMA);
     let mut body = json!({"@odata.context": c.context("Indicators")});
-    let url = format!("{}{}", c.base_url, uri);
+    let url = c.request_url();
     if let Some(next) = palisade_odata::next_link(&url, q.skip.unwrap_or(0), page, items.len()) {
         body["@odata.nextLink"] = json!(next);
     }
@@ -232,7 +311,7 @@ pub async fn list_indicators(State(s): State<AppState>, c: ApiCaller, uri: Uri) 
     Ok(Json(body).into_response())
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(DefenderError::invalid_body("The request body is empty.").into());
     }

@@ -987,7 +987,7 @@ pub async fn delete_grant(State(s): State<AppState>, c: Caller, Path(id): Path<U
 // ---------------------------------------------------------------------------------------------
 // Operator endpoints (Palisade's own): only the operator client's certificate-backed tokens.
 
-fn operator(c: &Caller) -> Result<(), GraphError> {
+pub(crate) fn operator(c: &Caller) -> Result<(), GraphError> {
     if c.is_operator() {
         Ok(())
     } else {

@@ -5,4 +5,6 @@ pub mod defender;
 pub mod errors;
 pub mod graph;
 pub mod oauth;
+pub mod operator;
 pub mod pages;
+pub mod security;

@@ -25,6 +25,7 @@ pub struct TestServer {
     pub drop_in: Option<std::net::SocketAddr>,
     pub audit: std::sync::Arc<dyn palisade_defender::audit::AuditStore>,
     pub faults: std::sync::Arc<dyn palisade_defender::faults::FaultStore>,
+    pub security: std::sync::Arc<dyn palisade_defender::store::SecurityStore>,
     running: Option<Running>,
 }
 
@@ -57,6 +58,7 @@ impl TestServer {
             drop_in,
             audit: prepared.state.audit.clone(),
             faults: prepared.state.faults.clone(),
+            security: prepared.state.security.clone(),
             running: Some(running),
         }
     }

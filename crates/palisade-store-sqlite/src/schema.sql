@@ -175,9 +175,10 @@ CREATE TABLE IF NOT EXISTS fault_plans (
 
 -- Defender security entities (schema 3). Columns named in palisade_defender::schemas are what OData
 -- filters compile to (times unix ms, collections JSON arrays); `.nocase()` properties are declared
--- COLLATE NOCASE so the generated `COLLATE NOCASE` comparisons and sorts can use the indexes, which
--- end in the paging key so a filter plus `ORDER BY id` reads the index in order. `doc` is the API
--- document; rbac_group_id is the device's group, copied onto alerts and actions for scoped reads.
+-- COLLATE NOCASE so the generated `COLLATE NOCASE` comparisons and sorts can use the indexes. Filter
+-- indexes end in the paging key (a filter plus `ORDER BY id` reads the index in order) and then
+-- rbac_group_id (a scoped caller's skipped rows are rejected from the index, not the table). `doc`
+-- is the API document; rbac_group_id is the device's group, copied onto alerts and actions.
 CREATE TABLE IF NOT EXISTS machines (
     tenant_id TEXT NOT NULL,
     id TEXT NOT NULL COLLATE NOCASE,
@@ -201,12 +202,12 @@ CREATE TABLE IF NOT EXISTS machines (
     state TEXT NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
-CREATE INDEX IF NOT EXISTS machines_dns ON machines (tenant_id, computer_dns_name, id);
-CREATE INDEX IF NOT EXISTS machines_last_seen ON machines (tenant_id, last_seen_ms);
+CREATE INDEX IF NOT EXISTS machines_dns ON machines (tenant_id, computer_dns_name, id, rbac_group_id);
+CREATE INDEX IF NOT EXISTS machines_last_seen ON machines (tenant_id, last_seen_ms, rbac_group_id);
 CREATE INDEX IF NOT EXISTS machines_group ON machines (tenant_id, rbac_group_id, id);
-CREATE INDEX IF NOT EXISTS machines_health ON machines (tenant_id, health_status, id);
-CREATE INDEX IF NOT EXISTS machines_os ON machines (tenant_id, os_platform, id);
-CREATE INDEX IF NOT EXISTS machines_risk ON machines (tenant_id, risk_score, id);
+CREATE INDEX IF NOT EXISTS machines_health ON machines (tenant_id, health_status, id, rbac_group_id);
+CREATE INDEX IF NOT EXISTS machines_os ON machines (tenant_id, os_platform, id, rbac_group_id);
+CREATE INDEX IF NOT EXISTS machines_risk ON machines (tenant_id, risk_score, id, rbac_group_id);
 CREATE INDEX IF NOT EXISTS machines_last_ip ON machines (tenant_id, last_ip_address);
 -- Every internal address a device reported, with the span of lastSeen it was reported over
 -- (findbyip asks about the past, not only the current address).
@@ -255,10 +256,10 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_machine ON alerts (tenant_id, machine_id, id);
 -- Also answers "incidents with an alert in these device groups" from the index alone.
 CREATE INDEX IF NOT EXISTS alerts_incident ON alerts (tenant_id, incident_id, rbac_group_id);
-CREATE INDEX IF NOT EXISTS alerts_updated ON alerts (tenant_id, last_update_ms);
-CREATE INDEX IF NOT EXISTS alerts_created ON alerts (tenant_id, alert_creation_ms);
-CREATE INDEX IF NOT EXISTS alerts_status ON alerts (tenant_id, status, id);
-CREATE INDEX IF NOT EXISTS alerts_severity ON alerts (tenant_id, severity, id);
+CREATE INDEX IF NOT EXISTS alerts_updated ON alerts (tenant_id, last_update_ms, rbac_group_id);
+CREATE INDEX IF NOT EXISTS alerts_created ON alerts (tenant_id, alert_creation_ms, rbac_group_id);
+CREATE INDEX IF NOT EXISTS alerts_status ON alerts (tenant_id, status, id, rbac_group_id);
+CREATE INDEX IF NOT EXISTS alerts_severity ON alerts (tenant_id, severity, id, rbac_group_id);
 CREATE INDEX IF NOT EXISTS alerts_group ON alerts (tenant_id, rbac_group_id, id);
 -- Entities named by alert evidence (and relatedUser): kind file|ip|domain|user, value lowercase.
 CREATE TABLE IF NOT EXISTS alert_entities (

@@ -725,7 +725,7 @@ async fn at_scale() {
         (&ALERTS, "$filter=status eq 'New'&$top=100&$skip=5000"),
         (&ALERTS, "$filter=severity in ('High','Medium')&$orderby=id&$top=100"),
         (&ALERTS, "$filter=lastUpdateTime ge 2026-01-10T00:00:00Z&$orderby=lastUpdateTime desc&$top=100"),
-        (&ALERTS, "$filter=machineId eq '00000000000000000000000000000000000000aa'&$top=100"),
+        (&ALERTS, "$filter=machineId eq '00000000000000000000000000000000000000ab'&$top=100"),
     ];
     for (schema, query) in cases {
         let opts = q(schema, query);

@@ -176,9 +176,10 @@ CREATE TABLE IF NOT EXISTS fault_plans (
 -- Defender security entities (schema 3). Columns named in palisade_defender::schemas are what OData
 -- filters compile to (times unix ms, collections JSON arrays); `.nocase()` properties are declared
 -- COLLATE NOCASE so the generated `COLLATE NOCASE` comparisons and sorts can use the indexes. Filter
--- indexes end in the paging key (a filter plus `ORDER BY id` reads the index in order) and then
--- rbac_group_id (a scoped caller's skipped rows are rejected from the index, not the table). `doc`
--- is the API document; rbac_group_id is the device's group, copied onto alerts and actions.
+-- indexes end in the paging key (a filter plus `ORDER BY id` reads the index in order) and, where
+-- delegated (scoped) callers filter, rbac_group_id: their skipped rows are rejected from the index,
+-- not the table (each such index costs a device-group move one more index update per alert).
+-- `doc` is the API document; rbac_group_id is the device's group, copied onto alerts and actions.
 CREATE TABLE IF NOT EXISTS machines (
     tenant_id TEXT NOT NULL,
     id TEXT NOT NULL COLLATE NOCASE,
@@ -256,8 +257,8 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_machine ON alerts (tenant_id, machine_id, id);
 -- Also answers "incidents with an alert in these device groups" from the index alone.
 CREATE INDEX IF NOT EXISTS alerts_incident ON alerts (tenant_id, incident_id, rbac_group_id);
-CREATE INDEX IF NOT EXISTS alerts_updated ON alerts (tenant_id, last_update_ms, rbac_group_id);
-CREATE INDEX IF NOT EXISTS alerts_created ON alerts (tenant_id, alert_creation_ms, rbac_group_id);
+CREATE INDEX IF NOT EXISTS alerts_updated ON alerts (tenant_id, last_update_ms);
+CREATE INDEX IF NOT EXISTS alerts_created ON alerts (tenant_id, alert_creation_ms);
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts (tenant_id, status, id, rbac_group_id);
 CREATE INDEX IF NOT EXISTS alerts_severity ON alerts (tenant_id, severity, id, rbac_group_id);
 CREATE INDEX IF NOT EXISTS alerts_group ON alerts (tenant_id, rbac_group_id, id);

@@ -9,6 +9,7 @@ use crate::errors::DefenderError;
 use crate::model::{
     DeviceState, KeyValue, LiveResponseCommand, LiveResponseCommandSpec, Machine, MachineAction, RelatedFileInfo,
 };
+use crate::values::{body_prop, hash, one_of};
 
 pub const ISOLATE: &str = "Isolate";
 pub const UNISOLATE: &str = "Unisolate";
@@ -88,15 +89,9 @@ pub fn admit(
     }
 }
 
-/// Reads a body property by its documented (PascalCase) name, tolerating camelCase: the doc
-/// tables and examples disagree, and clients copy either.
-fn prop<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
-    body.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
-}
-
 fn prop_str(body: &Value, name: &str) -> Result<Option<String>, DefenderError> {
-    match prop(body, name) {
-        None | Some(Value::Null) => Ok(None),
+    match body_prop(body, name) {
+        None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(DefenderError::invalid_body(format!("{name} must be a string, not {other}."))),
     }
@@ -104,16 +99,6 @@ fn prop_str(body: &Value, name: &str) -> Result<Option<String>, DefenderError> {
 
 fn required(body: &Value, name: &str) -> Result<String, DefenderError> {
     prop_str(body, name)?.filter(|s| !s.trim().is_empty()).ok_or_else(|| DefenderError::missing_parameter(name))
-}
-
-fn one_of(name: &str, value: String, allowed: &[&str]) -> Result<String, DefenderError> {
-    allowed.iter().find(|a| a.eq_ignore_ascii_case(&value)).map(|a| a.to_string()).ok_or_else(|| {
-        DefenderError::new(
-            400,
-            "InvalidInput",
-            format!("Invalid input {name}: '{value}'. Allowed values: {}.", allowed.join(", ")),
-        )
-    })
 }
 
 /// Builds the `Pending` action a request body asks for (`kind` from the route), validating the
@@ -137,18 +122,12 @@ pub fn request(
     match kind {
         ISOLATE => {
             let t = prop_str(body, "IsolationType")?.unwrap_or_else(|| "Full".into());
-            scope = Some(one_of("IsolationType", t, &["Full", "Selective", "UnManagedDevice"])?);
+            scope = Some(one_of("IsolationType", &t, &["Full", "Selective", "UnManagedDevice"])?);
         }
-        SCAN => scope = Some(one_of("ScanType", required(body, "ScanType")?, &["Quick", "Full"])?),
+        SCAN => scope = Some(one_of("ScanType", &required(body, "ScanType")?, &["Quick", "Full"])?),
         QUARANTINE => {
-            let sha1 = required(body, "Sha1")?;
-            if sha1.len() != 40 || !sha1.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(DefenderError::new(400, "InvalidHashValue", format!("Hash value {sha1} is invalid.")));
-            }
-            related_file_info = Some(RelatedFileInfo {
-                file_identifier: sha1.to_ascii_lowercase(),
-                file_identifier_type: "Sha1".into(),
-            });
+            let sha1 = hash(&required(body, "Sha1")?, &[40])?;
+            related_file_info = Some(RelatedFileInfo { file_identifier: sha1, file_identifier_type: "Sha1".into() });
         }
         LIVE_RESPONSE => commands = live_response_commands(body)?,
         _ => {}
@@ -180,7 +159,7 @@ pub fn request(
 /// `Commands`: `[{type, params:[{key, value}]}]` with types PutFile (FileName), RunScript
 /// (ScriptName, Args) and GetFile (Path).
 fn live_response_commands(body: &Value) -> Result<Vec<LiveResponseCommand>, DefenderError> {
-    let Some(Value::Array(list)) = prop(body, "Commands") else {
+    let Some(Value::Array(list)) = body_prop(body, "Commands") else {
         return Err(DefenderError::missing_parameter("Commands"));
     };
     if list.is_empty() {
@@ -188,13 +167,13 @@ fn live_response_commands(body: &Value) -> Result<Vec<LiveResponseCommand>, Defe
     }
     let mut out = Vec::with_capacity(list.len());
     for (index, c) in list.iter().enumerate() {
-        let kind = one_of("Commands.type", required(c, "type")?, &["PutFile", "RunScript", "GetFile"])?;
-        let params: Vec<KeyValue> = match prop(c, "params") {
+        let kind = one_of("Commands.type", &required(c, "type")?, &["PutFile", "RunScript", "GetFile"])?;
+        let params: Vec<KeyValue> = match body_prop(c, "params") {
             Some(Value::Array(ps)) => ps
                 .iter()
                 .map(|p| Ok(KeyValue { key: required(p, "key")?, value: prop_str(p, "value")?.unwrap_or_default() }))
                 .collect::<Result<_, DefenderError>>()?,
-            None | Some(Value::Null) => vec![],
+            None => vec![],
             Some(other) => return Err(DefenderError::invalid_body(format!("params must be a list, not {other}."))),
         };
         let needed = match kind.as_str() {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::access::Caller;
 use crate::errors::DefenderError;
+use crate::values;
 
 pub const INDICATOR_TYPES: &[&str] =
     &["FileSha1", "FileSha256", "FileMd5", "CertificateThumbprint", "IpAddress", "DomainName", "Url"];
@@ -76,56 +77,18 @@ pub struct IndicatorSubmission {
     pub generate_alert: Option<bool>,
 }
 
-fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn canonical_enum(value: &str, allowed: &[&str], field: &str) -> Result<String, DefenderError> {
-    allowed.iter().find(|a| a.eq_ignore_ascii_case(value)).map(|a| a.to_string()).ok_or_else(|| {
-        DefenderError::new(
-            400,
-            "InvalidInput",
-            format!("Invalid input {field}: '{value}'. Allowed values: {}.", allowed.join(", ")),
-        )
-    })
-}
-
 /// Checks an indicator value against its type, with the service's error codes.
 pub fn validate_value(kind: &str, value: &str) -> Result<String, DefenderError> {
     let v = value.trim();
-    let hash = |len| {
-        if is_hex(v, len) {
-            Ok(v.to_ascii_lowercase())
-        } else {
-            Err(DefenderError::new(400, "InvalidHashValue", format!("Hash value {v} is invalid.")))
-        }
-    };
     match kind {
-        "FileSha1" | "CertificateThumbprint" => hash(40),
-        "FileSha256" => hash(64),
-        "FileMd5" => hash(32),
-        "IpAddress" => v.parse::<std::net::IpAddr>().map(|ip| ip.to_string()).map_err(|_| {
-            DefenderError::new(
-                400,
-                "InvalidIpAddress",
-                format!("IP address {v} is invalid. (CIDR ranges are not supported.)"),
-            )
+        "FileSha1" | "CertificateThumbprint" => values::hash(v, &[40]),
+        "FileSha256" => values::hash(v, &[64]),
+        "FileMd5" => values::hash(v, &[32]),
+        "IpAddress" => values::ip_address(v).map_err(|mut e| {
+            e.message.push_str(" (CIDR ranges are not supported.)");
+            e
         }),
-        "DomainName" => {
-            let ok = v.len() <= 253
-                && v.contains('.')
-                && v.split('.').all(|l| {
-                    !l.is_empty()
-                        && l.len() <= 63
-                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                        && !l.starts_with('-')
-                });
-            if ok {
-                Ok(v.to_ascii_lowercase())
-            } else {
-                Err(DefenderError::new(400, "InvalidDomainName", format!("Domain name {v} is invalid.")))
-            }
-        }
+        "DomainName" => values::domain_name(v),
         "Url" => {
             let ok = !v.is_empty()
                 && !v.contains(char::is_whitespace)
@@ -158,11 +121,11 @@ impl IndicatorSubmission {
         let raw_action = req(self.action, "action")?;
         let title = req(self.title, "title")?;
         let description = req(self.description, "description")?;
-        let kind = canonical_enum(&raw_kind, INDICATOR_TYPES, "indicatorType")?;
+        let kind = values::one_of("indicatorType", &raw_kind, INDICATOR_TYPES)?;
         let value = validate_value(&kind, &raw_value)?;
-        let action = canonical_enum(&raw_action, ACTIONS, "action")?;
+        let action = values::one_of("action", &raw_action, ACTIONS)?;
         let severity = match self.severity {
-            Some(s) => canonical_enum(&s, SEVERITIES, "severity")?,
+            Some(s) => values::one_of("severity", &s, SEVERITIES)?,
             None => "Informational".into(),
         };
         let generate_alert = self.generate_alert.unwrap_or(matches!(action.as_str(), "Alert" | "AlertAndBlock"));

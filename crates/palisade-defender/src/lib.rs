@@ -19,6 +19,7 @@ pub mod rbac;
 pub mod schemas;
 pub mod store;
 pub mod triage;
+pub mod values;
 pub mod views;
 pub mod wire_time;
 

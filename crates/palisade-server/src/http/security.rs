@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use palisade_defender::model::*;
 use palisade_defender::rbac::DeviceScope;
 use palisade_defender::triage::{AlertBatchUpdate, AlertUpdate, IncidentUpdate};
+use palisade_defender::values::{self, body_prop};
 use palisade_defender::{DefenderError, Operation, actions, schemas, views};
 use palisade_odata::{QueryOptions, Schema};
 use serde::Serialize;
@@ -142,15 +143,22 @@ async fn actionable_machine(
     }
 }
 
+/// Whether the device an alert or action belongs to is in the caller's scope (no lookup when the
+/// caller sees everything).
+async fn device_in_scope(s: &AppState, c: &ApiCaller, scope: &DeviceScope, machine_id: &str) -> Result<bool, ApiError> {
+    if *scope == DeviceScope::All {
+        return Ok(true);
+    }
+    let m = s.security.machine(c.caller.tenant_id(), machine_id).await.map_err(DefenderError::from)?;
+    Ok(m.is_some_and(|m| scope.allows(m.machine.rbac_group_id)))
+}
+
 async fn readable_alert(s: &AppState, c: &ApiCaller, scope: &DeviceScope, id: &str) -> Result<Alert, ApiError> {
     let tenant = c.caller.tenant_id();
     let alert = s.security.alert(tenant, id).await.map_err(DefenderError::from)?;
     let Some(alert) = alert else { return Err(DefenderError::not_found(format!("Alert {id}")).into()) };
-    if *scope != DeviceScope::All {
-        let m = s.security.machine(tenant, &alert.machine_id).await.map_err(DefenderError::from)?;
-        if !m.is_some_and(|m| scope.allows(m.machine.rbac_group_id)) {
-            return Err(DefenderError::not_found(format!("Alert {id}")).into());
-        }
+    if !device_in_scope(s, c, scope, &alert.machine_id).await? {
+        return Err(DefenderError::not_found(format!("Alert {id}")).into());
     }
     Ok(alert)
 }
@@ -403,24 +411,20 @@ pub async fn find_by_tag(
     list(&c, "Machines", &found)
 }
 
-/// Stores a changed device (its group may change with its tags).
-async fn save_machine(s: &AppState, tenant: uuid::Uuid, rec: &mut MachineRecord) -> Result<(), ApiError> {
+/// Stores changed devices, each in the device group its (possibly new) tags now select.
+async fn save_machines(s: &AppState, tenant: uuid::Uuid, recs: &mut [MachineRecord]) -> Result<(), ApiError> {
     let config = s.security.rbac_config(tenant).await.map_err(DefenderError::from)?;
-    let (gid, gname) = config.assign(&rec.machine);
-    rec.machine.rbac_group_id = gid;
-    rec.machine.rbac_group_name = gname;
-    s.security.upsert_machines(tenant, std::slice::from_ref(rec)).await.map_err(DefenderError::from)?;
+    for rec in recs.iter_mut() {
+        let (gid, gname) = config.assign(&rec.machine);
+        rec.machine.rbac_group_id = gid;
+        rec.machine.rbac_group_name = gname;
+    }
+    s.security.upsert_machines(tenant, recs).await.map_err(DefenderError::from)?;
     Ok(())
 }
 
 fn device_value(v: &str) -> Result<String, DefenderError> {
-    ["Normal", "Low", "High"].iter().find(|x| x.eq_ignore_ascii_case(v)).map(|x| x.to_string()).ok_or_else(|| {
-        DefenderError::new(
-            400,
-            "InvalidInput",
-            format!("Invalid input DeviceValue: '{v}'. Allowed values: Normal, Low, High."),
-        )
-    })
+    values::one_of("DeviceValue", v, &["Normal", "Low", "High"])
 }
 
 fn string_list(v: &Value, name: &str) -> Result<Vec<String>, DefenderError> {
@@ -437,16 +441,12 @@ fn string_list(v: &Value, name: &str) -> Result<Vec<String>, DefenderError> {
     }
 }
 
-fn prop<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
-    body.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v).filter(|v| !v.is_null())
-}
-
 /// `PATCH /api/machines/{id}`: `machineTags` replaces the tag set, `deviceValue` sets the value.
 pub async fn update_machine(State(s): State<AppState>, c: ApiCaller, Path(id): Path<String>, body: Bytes) -> ApiResult {
     let scope = c.admit(&s, Operation::UpdateMachine).await?;
     let b = body_value(&body)?;
-    let tags = prop(&b, "machineTags").map(|v| string_list(v, "machineTags")).transpose()?;
-    let value = prop(&b, "deviceValue")
+    let tags = body_prop(&b, "machineTags").map(|v| string_list(v, "machineTags")).transpose()?;
+    let value = body_prop(&b, "deviceValue")
         .map(|v| {
             v.as_str()
                 .ok_or_else(|| DefenderError::invalid_body("deviceValue must be a string."))
@@ -464,12 +464,12 @@ pub async fn update_machine(State(s): State<AppState>, c: ApiCaller, Path(id): P
     if let Some(v) = value {
         rec.machine.device_value = Some(v);
     }
-    save_machine(&s, c.caller.tenant_id(), &mut rec).await?;
+    save_machines(&s, c.caller.tenant_id(), std::slice::from_mut(&mut rec)).await?;
     entity(&c, "Machines/$entity", &rec.machine)
 }
 
 fn tag_op(b: &Value) -> Result<(String, bool), DefenderError> {
-    let value = prop(b, "Value")
+    let value = body_prop(b, "Value")
         .and_then(Value::as_str)
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| DefenderError::missing_parameter("Value"))?
@@ -477,7 +477,7 @@ fn tag_op(b: &Value) -> Result<(String, bool), DefenderError> {
     if value.len() > 200 {
         return Err(DefenderError::new(400, "InvalidInput", "Invalid input Value: a tag is at most 200 characters."));
     }
-    let add = match prop(b, "Action").and_then(Value::as_str) {
+    let add = match body_prop(b, "Action").and_then(Value::as_str) {
         None => return Err(DefenderError::missing_parameter("Action")),
         Some(a) if a.eq_ignore_ascii_case("Add") => true,
         Some(a) if a.eq_ignore_ascii_case("Remove") => false,
@@ -508,7 +508,7 @@ pub async fn tag_machine(State(s): State<AppState>, c: ApiCaller, Path(id): Path
     let (tag, add) = tag_op(&body_value(&body)?)?;
     let mut rec = actionable_machine(&s, &c, &scope, &id).await?;
     apply_tag(&mut rec.machine, &tag, add);
-    save_machine(&s, c.caller.tenant_id(), &mut rec).await?;
+    save_machines(&s, c.caller.tenant_id(), std::slice::from_mut(&mut rec)).await?;
     entity(&c, "Machines/$entity", &rec.machine)
 }
 
@@ -518,7 +518,7 @@ pub async fn tag_machines(State(s): State<AppState>, c: ApiCaller, body: Bytes) 
     let b = body_value(&body)?;
     let (tag, add) = tag_op(&b)?;
     let ids = string_list(
-        prop(&b, "MachineIds").ok_or_else(|| DefenderError::missing_parameter("MachineIds"))?,
+        body_prop(&b, "MachineIds").ok_or_else(|| DefenderError::missing_parameter("MachineIds"))?,
         "MachineIds",
     )?;
     if ids.is_empty() || ids.len() > MAX_BULK {
@@ -533,15 +533,10 @@ pub async fn tag_machines(State(s): State<AppState>, c: ApiCaller, body: Bytes) 
     for id in &ids {
         updated.push(actionable_machine(&s, &c, &scope, id).await?);
     }
-    let tenant = c.caller.tenant_id();
-    let config = s.security.rbac_config(tenant).await.map_err(DefenderError::from)?;
     for rec in &mut updated {
         apply_tag(&mut rec.machine, &tag, add);
-        let (gid, gname) = config.assign(&rec.machine);
-        rec.machine.rbac_group_id = gid;
-        rec.machine.rbac_group_name = gname;
     }
-    s.security.upsert_machines(tenant, &updated).await.map_err(DefenderError::from)?;
+    save_machines(&s, c.caller.tenant_id(), &mut updated).await?;
     let machines: Vec<&Machine> = updated.iter().map(|r| &r.machine).collect();
     list(&c, "Machines", &machines)
 }
@@ -555,13 +550,13 @@ pub async fn set_device_value(
 ) -> ApiResult {
     let scope = c.admit(&s, Operation::SetDeviceValue).await?;
     let b = body_value(&body)?;
-    let v = prop(&b, "DeviceValue")
+    let v = body_prop(&b, "DeviceValue")
         .and_then(Value::as_str)
         .ok_or_else(|| DefenderError::missing_parameter("DeviceValue"))?;
     let v = device_value(v)?;
     let mut rec = actionable_machine(&s, &c, &scope, &id).await?;
     rec.machine.device_value = Some(v);
-    save_machine(&s, c.caller.tenant_id(), &mut rec).await?;
+    save_machines(&s, c.caller.tenant_id(), std::slice::from_mut(&mut rec)).await?;
     entity(&c, "Machines/$entity", &rec.machine)
 }
 
@@ -702,11 +697,8 @@ async fn readable_action(
     let tenant = c.caller.tenant_id();
     let a = s.security.action(tenant, id).await.map_err(DefenderError::from)?;
     let Some(a) = a else { return Err(DefenderError::not_found(format!("MachineAction {id}")).into()) };
-    if *scope != DeviceScope::All {
-        let m = s.security.machine(tenant, &a.machine_id).await.map_err(DefenderError::from)?;
-        if !m.is_some_and(|m| scope.allows(m.machine.rbac_group_id)) {
-            return Err(DefenderError::not_found(format!("MachineAction {id}")).into());
-        }
+    if !device_in_scope(s, c, scope, &a.machine_id).await? {
+        return Err(DefenderError::not_found(format!("MachineAction {id}")).into());
     }
     Ok(a)
 }
@@ -722,7 +714,7 @@ pub async fn get_action(State(s): State<AppState>, c: ApiCaller, Path(id): Path<
 pub async fn cancel_action(State(s): State<AppState>, c: ApiCaller, Path(id): Path<String>, body: Bytes) -> ApiResult {
     let scope = c.admit(&s, Operation::CancelMachineAction).await?;
     let b = body_value(&body)?;
-    let comment = prop(&b, "Comment")
+    let comment = body_prop(&b, "Comment")
         .and_then(Value::as_str)
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| DefenderError::missing_parameter("Comment"))?
@@ -754,13 +746,7 @@ pub async fn get_package_uri(State(s): State<AppState>, c: ApiCaller, Path(id): 
         ))
         .into());
     }
-    let token = s
-        .identity
-        .sign_download(c.caller.tenant_id(), &format!("package/{}", a.id), LINK_LIFETIME)
-        .await
-        .map_err(internal)?;
-    let url = format!("{}/palisade/downloads/{token}", c.base_url);
-    Ok(Json(json!({"@odata.context": c.context("Edm.String"), "value": url})).into_response())
+    download_link(&s, &c, &format!("package/{}", a.id)).await
 }
 
 /// `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)`.
@@ -783,11 +769,13 @@ pub async fn action_function(
     if !done {
         return Err(DefenderError::not_found(format!("Result {index} of live response action {id}")).into());
     }
-    let token = s
-        .identity
-        .sign_download(c.caller.tenant_id(), &format!("liveresponse/{}/{index}", a.id), LINK_LIFETIME)
-        .await
-        .map_err(internal)?;
+    download_link(&s, &c, &format!("liveresponse/{}/{index}", a.id)).await
+}
+
+/// `{"@odata.context": …#Edm.String, "value": <link>}`: a signed link to one object of the
+/// caller's tenant, valid [`LINK_LIFETIME`].
+async fn download_link(s: &AppState, c: &ApiCaller, object: &str) -> ApiResult {
+    let token = s.identity.sign_download(c.caller.tenant_id(), object, LINK_LIFETIME).await.map_err(internal)?;
     let url = format!("{}/palisade/downloads/{token}", c.base_url);
     Ok(Json(json!({"@odata.context": c.context("Edm.String"), "value": url})).into_response())
 }
@@ -819,7 +807,10 @@ pub async fn download(State(s): State<AppState>, Path(token): Path<String>) -> R
                 Ok(None) => return not_found(),
                 Err(e) => return internal(e).into_response(),
             };
-            let logons = s.security.logons_on_machine(tenant, &machine.id).await.unwrap_or_default();
+            let logons = match s.security.logons_on_machine(tenant, &machine.id).await {
+                Ok(l) => l,
+                Err(e) => return internal(e).into_response(),
+            };
             let zip = palisade_defender::package::investigation_package(&machine, &action, &logons);
             let name = format!("attachment; filename=\"{}.zip\"", action.id);
             (
@@ -858,33 +849,8 @@ fn look_back(uri: &Uri) -> Result<Duration, ApiError> {
     Ok(Duration::hours(hours))
 }
 
-fn is_sha1(h: &str) -> bool {
-    h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn file_key(h: &str, sha1_only: bool) -> Result<String, ApiError> {
-    let ok = is_sha1(h) || (!sha1_only && h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    if !ok {
-        return Err(DefenderError::new(400, "InvalidHashValue", format!("Hash value {h} is invalid.")).into());
-    }
-    Ok(h.to_ascii_lowercase())
-}
-
-fn ip_key(ip: &str) -> Result<String, ApiError> {
-    ip.parse::<std::net::IpAddr>()
-        .map(|i| i.to_string())
-        .map_err(|_| DefenderError::new(400, "InvalidIpAddress", format!("IP address {ip} is invalid.")).into())
-}
-
-fn domain_key(d: &str) -> Result<String, ApiError> {
-    let ok = d.len() <= 253
-        && d.contains('.')
-        && d.split('.')
-            .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-    if !ok {
-        return Err(DefenderError::new(400, "InvalidDomainName", format!("Domain name {d} is invalid.")).into());
-    }
-    Ok(d.to_ascii_lowercase())
+fn file_key(h: &str, sha1_only: bool) -> Result<String, DefenderError> {
+    values::hash(h, if sha1_only { &[40] } else { &[40, 64] })
 }
 
 /// `GET /api/files/{sha1|sha256}`.
@@ -896,32 +862,48 @@ pub async fn get_file(State(s): State<AppState>, c: ApiCaller, Path(id): Path<St
     entity(&c, "Files/$entity", &f)
 }
 
+fn wire(t: Option<OffsetDateTime>) -> Option<String> {
+    t.map(palisade_defender::wire_time::format)
+}
+
+/// The in-organisation prevalence the three stats endpoints share: `{@odata.context, <key>,
+/// organizationPrevalence, orgFirstSeen, orgLastSeen}` over the `lookBackHours` window.
+async fn org_stats(
+    s: &AppState,
+    c: &ApiCaller,
+    uri: &Uri,
+    key: EntityKey,
+    fragment: &str,
+    key_field: &str,
+) -> Result<(Map<String, Value>, Prevalence), ApiError> {
+    let since = now() - look_back(uri)?;
+    let p = s.security.prevalence(c.caller.tenant_id(), &key, since).await.map_err(DefenderError::from)?;
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(c.context(&format!("microsoft.windowsDefenderATP.api.{fragment}"))));
+    body.insert(key_field.into(), json!(key.value()));
+    body.insert("organizationPrevalence".into(), json!(p.devices));
+    body.insert("orgFirstSeen".into(), json!(wire(p.first_seen)));
+    body.insert("orgLastSeen".into(), json!(wire(p.last_seen)));
+    Ok((body, p))
+}
+
 /// `GET /api/files/{id}/stats?lookBackHours=N`.
 pub async fn file_stats(State(s): State<AppState>, c: ApiCaller, Path(id): Path<String>, uri: Uri) -> ApiResult {
     c.admit(&s, Operation::FileStats).await?;
     let h = file_key(&id, false)?;
-    let since = now() - look_back(&uri)?;
-    let tenant = c.caller.tenant_id();
-    let file = s.security.file(tenant, &h).await.map_err(DefenderError::from)?;
-    let sha1 = match (&file, is_sha1(&h)) {
-        (Some(f), _) => f.sha1.clone(),
-        (None, true) => h.clone(),
-        (None, false) => return Err(DefenderError::not_found(format!("File {id}")).into()),
+    let file = s.security.file(c.caller.tenant_id(), &h).await.map_err(DefenderError::from)?;
+    let sha1 = match &file {
+        Some(f) => f.sha1.clone(),
+        None if h.len() == 40 => h.clone(),
+        None => return Err(DefenderError::not_found(format!("File {id}")).into()),
     };
-    let p = s.security.prevalence(tenant, &EntityKey::File(sha1.clone()), since).await.map_err(DefenderError::from)?;
-    let t = |x: Option<OffsetDateTime>| x.map(palisade_defender::wire_time::format);
-    Ok(Json(json!({
-        "@odata.context": c.context("microsoft.windowsDefenderATP.api.InOrgFileStats"),
-        "sha1": sha1,
-        "organizationPrevalence": p.devices,
-        "orgFirstSeen": t(p.first_seen),
-        "orgLastSeen": t(p.last_seen),
-        "globallyPrevalence": file.as_ref().and_then(|f| f.global_prevalence),
-        "globalFirstObserved": t(file.as_ref().and_then(|f| f.global_first_observed)),
-        "globalLastObserved": t(file.as_ref().and_then(|f| f.global_last_observed)),
-        "topFileNames": p.top_file_names,
-    }))
-    .into_response())
+    let (mut body, p) = org_stats(&s, &c, &uri, EntityKey::File(sha1), "InOrgFileStats", "sha1").await?;
+    let f = file.as_ref();
+    body.insert("globallyPrevalence".into(), json!(f.and_then(|f| f.global_prevalence)));
+    body.insert("globalFirstObserved".into(), json!(wire(f.and_then(|f| f.global_first_observed))));
+    body.insert("globalLastObserved".into(), json!(wire(f.and_then(|f| f.global_last_observed))));
+    body.insert("topFileNames".into(), json!(p.top_file_names));
+    Ok(Json(Value::Object(body)).into_response())
 }
 
 async fn related_alerts(s: AppState, c: ApiCaller, op: Operation, key: EntityKey) -> ApiResult {
@@ -952,60 +934,34 @@ pub async fn file_machines(State(s): State<AppState>, c: ApiCaller, Path(id): Pa
 /// `GET /api/ips/{ip}/stats`.
 pub async fn ip_stats(State(s): State<AppState>, c: ApiCaller, Path(ip): Path<String>, uri: Uri) -> ApiResult {
     c.admit(&s, Operation::IpStats).await?;
-    let ip = ip_key(&ip)?;
-    let since = now() - look_back(&uri)?;
-    let p = s
-        .security
-        .prevalence(c.caller.tenant_id(), &EntityKey::Ip(ip.clone()), since)
-        .await
-        .map_err(DefenderError::from)?;
-    let t = |x: Option<OffsetDateTime>| x.map(palisade_defender::wire_time::format);
-    Ok(Json(json!({
-        "@odata.context": c.context("microsoft.windowsDefenderATP.api.InOrgIPStats"),
-        "ipAddress": ip,
-        "organizationPrevalence": p.devices,
-        "orgFirstSeen": t(p.first_seen),
-        "orgLastSeen": t(p.last_seen),
-    }))
-    .into_response())
+    let key = EntityKey::Ip(values::ip_address(&ip)?);
+    let (body, _) = org_stats(&s, &c, &uri, key, "InOrgIPStats", "ipAddress").await?;
+    Ok(Json(Value::Object(body)).into_response())
 }
 
 /// `GET /api/ips/{ip}/alerts`.
 pub async fn ip_alerts(State(s): State<AppState>, c: ApiCaller, Path(ip): Path<String>) -> ApiResult {
-    let k = EntityKey::Ip(ip_key(&ip)?);
+    let k = EntityKey::Ip(values::ip_address(&ip)?);
     related_alerts(s, c, Operation::IpAlerts, k).await
 }
 
 /// `GET /api/domains/{domain}/stats`.
 pub async fn domain_stats(State(s): State<AppState>, c: ApiCaller, Path(d): Path<String>, uri: Uri) -> ApiResult {
     c.admit(&s, Operation::DomainStats).await?;
-    let d = domain_key(&d)?;
-    let since = now() - look_back(&uri)?;
-    let p = s
-        .security
-        .prevalence(c.caller.tenant_id(), &EntityKey::Domain(d.clone()), since)
-        .await
-        .map_err(DefenderError::from)?;
-    let t = |x: Option<OffsetDateTime>| x.map(palisade_defender::wire_time::format);
-    Ok(Json(json!({
-        "@odata.context": c.context("microsoft.windowsDefenderATP.api.InOrgDomainStats"),
-        "host": d,
-        "organizationPrevalence": p.devices,
-        "orgFirstSeen": t(p.first_seen),
-        "orgLastSeen": t(p.last_seen),
-    }))
-    .into_response())
+    let key = EntityKey::Domain(values::domain_name(&d)?);
+    let (body, _) = org_stats(&s, &c, &uri, key, "InOrgDomainStats", "host").await?;
+    Ok(Json(Value::Object(body)).into_response())
 }
 
 /// `GET /api/domains/{domain}/alerts`.
 pub async fn domain_alerts(State(s): State<AppState>, c: ApiCaller, Path(d): Path<String>) -> ApiResult {
-    let k = EntityKey::Domain(domain_key(&d)?);
+    let k = EntityKey::Domain(values::domain_name(&d)?);
     related_alerts(s, c, Operation::DomainAlerts, k).await
 }
 
 /// `GET /api/domains/{domain}/machines` (at most 500).
 pub async fn domain_machines(State(s): State<AppState>, c: ApiCaller, Path(d): Path<String>) -> ApiResult {
-    let k = EntityKey::Domain(domain_key(&d)?);
+    let k = EntityKey::Domain(values::domain_name(&d)?);
     related_machines(s, c, Operation::DomainMachines, k, MAX_DOMAIN_MACHINES).await
 }
 

@@ -54,7 +54,7 @@ pub use ast::{CompareOp, Expr, Function, LambdaKind, Literal};
 pub use check::Filter;
 pub use error::ODataError;
 pub use eval::{compare_entities, datetime_to_millis, eval};
-pub use parser::parse_filter;
+pub use parser::{MAX_LOGICAL_OPERATORS, MAX_NESTING, parse_filter};
 pub use query::{Direction, QueryOptions, next_link, project};
 pub use schema::{Kind, Property, Schema};
 pub use sql::{SqlValue, order_by_sql, to_sql};

@@ -10,13 +10,24 @@ use crate::lexer::{Tok, Token, tokenize};
 
 const RESERVED: &[&str] = &["and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "in"];
 
+/// Deepest nesting of parentheses, `not`, function arguments and lambda bodies a filter may have.
+/// The parser, the schema check and the SQL translation all recurse over the tree: unbounded, a
+/// filter of a few thousand `(` overflows the thread's stack, which aborts the whole server.
+pub const MAX_NESTING: usize = 32;
+
+/// Most `and`/`or` operators in one filter (ASP.NET OData, which the service runs on, refuses
+/// filters of more than 100 nodes by default). Chains build left-deep trees that the checks and
+/// the SQL translation recurse over, so this bounds the stack they use — about 8 KiB a level in a
+/// debug build, on 2 MiB worker stacks. Lists of values belong in `in (…)`.
+pub const MAX_LOGICAL_OPERATORS: usize = 100;
+
 /// Parses the (already percent-decoded) value of `$filter` into an [`Expr`].
 ///
 /// Keywords, operators and function names are case-insensitive. Errors are
 /// [`ODataError::Syntax`] with the 0-based character position of the offending token.
 pub fn parse_filter(input: &str) -> Result<Expr, ODataError> {
     let toks = tokenize(input)?;
-    let mut p = Parser { input, toks, i: 0, var: None, in_args: false };
+    let mut p = Parser { input, toks, i: 0, var: None, in_args: false, depth: 0, logical: 0 };
     if p.peek().tok == Tok::End {
         return Err(p.error("an expression"));
     }
@@ -35,6 +46,10 @@ struct Parser<'a> {
     var: Option<String>,
     /// Directly inside a function's argument list (so `,` may follow an operand).
     in_args: bool,
+    /// Current nesting ([`MAX_NESTING`]).
+    depth: usize,
+    /// `and`/`or` operators so far ([`MAX_LOGICAL_OPERATORS`]).
+    logical: usize,
 }
 
 impl Parser<'_> {
@@ -67,20 +82,47 @@ impl Parser<'_> {
         if self.peek().tok == tok { Ok(self.next()) } else { Err(self.error(what)) }
     }
 
-    fn or_expr(&mut self) -> Result<Expr, ODataError> {
-        let mut left = self.and_expr()?;
-        while self.peek_keyword("or") {
-            self.next();
-            let right = self.and_expr()?;
-            left = Expr::Or(Box::new(left), Box::new(right));
+    /// Runs `f` one nesting level deeper, refusing past [`MAX_NESTING`].
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, ODataError>) -> Result<T, ODataError> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.error(&format!(
+                "an expression nested at most {MAX_NESTING} levels deep (parentheses, not, functions, lambdas)"
+            )));
         }
-        Ok(left)
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
+    /// Consumes an `and`/`or`, refusing past [`MAX_LOGICAL_OPERATORS`].
+    fn logical_operator(&mut self) -> Result<(), ODataError> {
+        if self.logical >= MAX_LOGICAL_OPERATORS {
+            return Err(self.error(&format!(
+                "at most {MAX_LOGICAL_OPERATORS} 'and'/'or' operators (for many values of one property, use 'in (…)')"
+            )));
+        }
+        self.logical += 1;
+        self.next();
+        Ok(())
+    }
+
+    fn or_expr(&mut self) -> Result<Expr, ODataError> {
+        self.nested(|p| {
+            let mut left = p.and_expr()?;
+            while p.peek_keyword("or") {
+                p.logical_operator()?;
+                let right = p.and_expr()?;
+                left = Expr::Or(Box::new(left), Box::new(right));
+            }
+            Ok(left)
+        })
     }
 
     fn and_expr(&mut self) -> Result<Expr, ODataError> {
         let mut left = self.not_expr()?;
         while self.peek_keyword("and") {
-            self.next();
+            self.logical_operator()?;
             let right = self.not_expr()?;
             left = Expr::And(Box::new(left), Box::new(right));
         }
@@ -90,7 +132,7 @@ impl Parser<'_> {
     fn not_expr(&mut self) -> Result<Expr, ODataError> {
         if self.peek_keyword("not") {
             self.next();
-            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+            return self.nested(|p| Ok(Expr::Not(Box::new(p.not_expr()?))));
         }
         self.cmp_expr()
     }

@@ -113,6 +113,10 @@ impl QueryOptions {
         for (name, _) in &mut self.orderby {
             *name = sortable_property(schema, name)?.name.to_string();
         }
+        // A property sorted on again changes nothing (its ties are already broken); dropping the
+        // repeats keeps the ORDER BY within the schema's size, never past SQLite's 2,000 terms.
+        let mut seen = std::collections::HashSet::new();
+        self.orderby.retain(|(name, _)| seen.insert(name.clone()));
         if let Some(select) = &mut self.select {
             let mut canonical: Vec<String> = Vec::with_capacity(select.len());
             for name in select.iter() {

@@ -424,3 +424,29 @@ fn positions_count_characters_not_bytes() {
     // 'ü' is two bytes in UTF-8 but one character.
     assert_eq!(syntax_err("n eq 'ü' x").0, 9);
 }
+
+#[test]
+fn nesting_and_length_are_bounded_so_a_filter_cannot_overflow_the_stack() {
+    use palisade_odata::{MAX_LOGICAL_OPERATORS, MAX_NESTING};
+    // Far past the limits: each is an error, not a stack overflow.
+    for f in [
+        format!("{}a eq 1{}", "(".repeat(100_000), ")".repeat(100_000)),
+        format!("{}a eq 1", "not ".repeat(100_000)),
+        format!("{}'x'{}", "tolower(".repeat(100_000), ")".repeat(100_000)),
+        format!("{}t eq 'x'{}", "tags/any(t: ".repeat(100_000), ")".repeat(100_000)),
+        vec!["a eq 1"; 100_000].join(" or "),
+    ] {
+        assert!(matches!(parse_filter(&f), Err(ODataError::Syntax { .. })), "{}", &f[..40]);
+    }
+    // At the limits: accepted.
+    let top_level = 1; // the whole filter is one level
+    let deep = format!("{}a eq 1{}", "(".repeat(MAX_NESTING - top_level), ")".repeat(MAX_NESTING - top_level));
+    assert!(parse_filter(&deep).is_ok());
+    let deeper = format!("({deep})");
+    let (_, expected, _) = syntax_err(&deeper);
+    assert!(expected.contains(&format!("nested at most {MAX_NESTING} levels")), "{expected}");
+    let long = vec!["a eq 1"; MAX_LOGICAL_OPERATORS + 1].join(" or ");
+    assert!(parse_filter(&long).is_ok());
+    let (_, expected, _) = syntax_err(&format!("{long} and b eq 2"));
+    assert!(expected.contains("use 'in (…)'"), "{expected}");
+}

@@ -134,6 +134,14 @@ fn orderby_must_be_sortable() {
 }
 
 #[test]
+fn repeated_orderby_properties_are_dropped() {
+    // Thousands of terms would pass SQLite's ORDER BY limit; the repeats change nothing anyway.
+    let many = vec!["name desc"; 5000].join(",") + ",id,Name";
+    let q = QueryOptions::parse_for(&format!("$orderby={many}"), &THINGS).unwrap();
+    assert_eq!(q.orderby, vec![("name".to_string(), Direction::Desc), ("id".to_string(), Direction::Asc)]);
+}
+
+#[test]
 fn orderby_sql() {
     let q = QueryOptions::parse_for("$orderby=Name desc,seen", &THINGS).unwrap();
     assert_eq!(

@@ -2,7 +2,9 @@
 # Benchmark: Defender API reads with full token validation, against a static route of the same
 # body size served by the same binary (no auth, no storage), measured in the same run.
 #
-#   bench/defender-api.sh [--machines N] [--alerts N] [--duration SECONDS]
+#   bench/defender-api.sh [--machines N] [--alerts N] [--duration SECONDS] [--perf FILE]
+#
+# --perf FILE records a CPU profile of the server (perf record -g) during the single-machine run.
 #
 # Seeds a deterministic fleet (default 100,000 machines, 1,000,000 alerts), then prints one JSON
 # line: requests/s of GET /api/machines/{id} and of an indexed alert filter ($top=100), each as a
@@ -17,6 +19,7 @@ while [[ $# -gt 0 ]]; do
     --machines) MACHINES="$2"; shift 2 ;;
     --alerts) ALERTS="$2"; shift 2 ;;
     --duration) DURATION="$2"; shift 2 ;;
+    --perf) PERF_OUT="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -62,7 +65,12 @@ ALERTS_URL="$SERVER/api/alerts?$FILTER"
 ALERTS_BYTES=$(curl -sf --cacert "$CA" -H "Authorization: Bearer $TOKEN" "$ALERTS_URL" | wc -c)
 
 run() { "$LOADGEN" --url "$1" --ca "$CA" --connections "$2" --duration "$DURATION" ${3:+--bearer "$3"}; }
+if [[ -n "${PERF_OUT:-}" ]]; then
+  perf record -F 499 -g -p "$PID" -o "$PERF_OUT" -- sleep "$DURATION" 2>/dev/null &
+  PERF_PID=$!
+fi
 M=$(run "$MACHINE_URL" 32 "$TOKEN")
+[[ -n "${PERF_PID:-}" ]] && wait "$PERF_PID"
 MS=$(run "$SERVER/palisade/bench/static?bytes=$MACHINE_BYTES" 32)
 A=$(run "$ALERTS_URL" 32 "$TOKEN")
 AS=$(run "$SERVER/palisade/bench/static?bytes=$ALERTS_BYTES" 32)

@@ -111,6 +111,34 @@ struct ServeArgs {
     /// Extra DNS names or IPs for the server certificate (repeatable).
     #[arg(long, env = "PALISADE_TLS_NAMES", value_delimiter = ',')]
     tls_name: Vec<String>,
+    /// Run as an API-only node that trusts the identity provider publishing its keys at this URL.
+    ///
+    /// E.g. https://idp.example:8443/common/discovery/v2.0/keys (another Palisade) or
+    /// https://login.microsoftonline.com/common/discovery/v2.0/keys. The node serves only
+    /// /healthz, the Defender API (/api, /api/v1.0) and download links; tokens are issued
+    /// elsewhere. Keys are cached and fetched again hourly and on an unknown kid (at most once
+    /// every 30 s; see [api_node] in docs/configuration.md).
+    #[arg(long, env = "PALISADE_JWKS_URL", value_name = "URL", help_heading = "API-only node")]
+    jwks_url: Option<String>,
+    /// CA certificate(s) (PEM) that the JWKS URL's TLS certificate chains to.
+    ///
+    /// For a Palisade identity provider: its <data-dir>/tls/ca.pem. For a public provider: the
+    /// system bundle, e.g. /etc/ssl/certs/ca-certificates.crt. Required for https, since Palisade
+    /// carries no root store of its own.
+    #[arg(long, env = "PALISADE_JWKS_CA_FILE", value_name = "PEM", help_heading = "API-only node")]
+    jwks_ca_file: Option<PathBuf>,
+    /// Base URL whose v2 issuer ({base}/{tenant}/v2.0) is trusted (default: the JWKS URL's origin).
+    ///
+    /// Repeatable, or comma-separated in PALISADE_ISSUER_BASES. The v1 issuer
+    /// https://sts.windows.net/{tenant}/ is always trusted.
+    #[arg(
+        long = "issuer-base",
+        env = "PALISADE_ISSUER_BASES",
+        value_delimiter = ',',
+        value_name = "URL",
+        help_heading = "API-only node"
+    )]
+    issuer_bases: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -186,14 +214,35 @@ async fn serve(cli: &Cli, args: &ServeArgs, out: &Out) -> Result<()> {
         cfg.demo = false;
     }
     cfg.tls_extra_names.extend(args.tls_name.iter().cloned());
+    if let Some(url) = &args.jwks_url {
+        let node = cfg.api_node.get_or_insert_with(|| palisade_server::config::ApiNodeSettings::new(url.clone()));
+        node.jwks_url = url.clone();
+    }
+    match cfg.api_node.as_mut() {
+        Some(node) => {
+            if let Some(ca) = &args.jwks_ca_file {
+                node.ca_file = Some(ca.clone());
+            }
+            if !args.issuer_bases.is_empty() {
+                node.issuer_bases = args.issuer_bases.clone();
+            }
+        }
+        None if args.jwks_ca_file.is_some() || !args.issuer_bases.is_empty() => {
+            bail!(
+                "--jwks-ca-file and --issuer-base configure an API-only node: give --jwks-url (or [api_node] jwks_url) too"
+            )
+        }
+        None => {}
+    }
     let format = args.log_format.unwrap_or(if cfg.log.format == "json" { LogFormat::Json } else { LogFormat::Text });
     init_logging(format, args.log.as_deref().unwrap_or(&cfg.log.filter));
 
     let prepared = palisade_server::prepare(&cfg).await.context("starting Palisade")?;
     let running = palisade_server::start(&prepared, &cfg).await?;
     let data_dir = std::fs::canonicalize(&cfg.data_dir).unwrap_or(cfg.data_dir.clone());
-    out.banner(&running.addrs, running.drop_in_addr, &data_dir, &prepared.tls, prepared.first_run.as_ref());
-    tracing::info!(addrs = ?running.addrs, data_dir = %data_dir.display(), "palisade started");
+    let trusts = cfg.api_node.as_ref().map(|n| n.jwks_url.as_str());
+    out.banner(&running.addrs, running.drop_in_addr, &data_dir, &prepared.tls, prepared.first_run.as_ref(), trusts);
+    tracing::info!(addrs = ?running.addrs, data_dir = %data_dir.display(), api_node = trusts.is_some(), "palisade started");
 
     shutdown_signal().await;
     tracing::info!("shutting down: draining in-flight requests");

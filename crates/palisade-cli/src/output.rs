@@ -44,6 +44,7 @@ impl Out {
         data_dir: &Path,
         tls: &TlsPaths,
         first: Option<&palisade_server::FirstRun>,
+        api_node_jwks: Option<&str>,
     ) {
         let urls: Vec<String> = addrs
             .iter()
@@ -66,7 +67,8 @@ impl Out {
             })
         });
         let proxy = drop_in.map(|a| format!("http://{a}"));
-        let j = json!({"event": "started", "urls": urls, "dropInProxy": proxy, "dataDir": data_dir, "caCertificate": ca, "firstRun": first_json});
+        let api_node = api_node_jwks.map(|u| json!({"jwksUrl": u}));
+        let j = json!({"event": "started", "urls": urls, "dropInProxy": proxy, "dataDir": data_dir, "caCertificate": ca, "firstRun": first_json, "apiNode": api_node});
         self.emit(&j, || {
             let mut s = String::new();
             s.push_str("Palisade is running.\n");
@@ -87,6 +89,12 @@ impl Out {
                 s.push_str(&format!("  Password:             {}   <- shown once; it is stored only as a hash\n", f.admin_password));
             }
             let base = urls.first().cloned().unwrap_or_default();
+            if let Some(jwks) = api_node_jwks {
+                s.push_str("\nAPI-only node: serves /healthz, the Defender API and download links; no sign-in or token endpoints.\n");
+                s.push_str(&format!("  Trusts tokens signed with the keys at {jwks}\n"));
+                s.push_str(&format!("  Get a token from that identity provider, then: curl --cacert {} -H \"Authorization: Bearer <TOKEN>\" {base}/api/machines\n", ca.display()));
+                return s;
+            }
             s.push_str("\nNext steps (in another shell):\n");
             s.push_str("  palisade app register --name \"My integration\" --audience multi --redirect-uri web:https://portal.azure.com\n");
             s.push_str("  palisade app permission add --app <APP_ID> --api WindowsDefenderATP --permission Alert.Read.All --type application\n");

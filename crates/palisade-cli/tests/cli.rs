@@ -396,6 +396,41 @@ fn config_precedence_file_then_env_then_flag() {
 }
 
 #[test]
+fn api_node_settings_from_file_env_and_flags() {
+    let root = tmpdir("apinode");
+    let cfg = root.join("palisade.toml");
+    let serve = |toml: &str, env: &[(&str, &str)], flags: &[&str]| {
+        std::fs::write(&cfg, toml).unwrap();
+        let mut c = Command::new(BIN);
+        c.args(["serve", "--config", cfg.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args(["--data-dir", root.join("data").to_str().unwrap()])
+            .args(flags);
+        for v in ["PALISADE_JWKS_URL", "PALISADE_JWKS_CA_FILE", "PALISADE_ISSUER_BASES", "PALISADE_DATA_DIR"] {
+            c.env_remove(v);
+        }
+        c.envs(env.iter().copied());
+        let out = c.output().unwrap();
+        assert!(!out.status.success(), "a bad API-node setting must stop the start");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // From the file, checked before anything is served.
+    let err = serve("[api_node]\njwks_url = \"http://idp.example/keys\"\n", &[], &[]);
+    assert!(err.contains("must use https"), "{err}");
+    // The environment overrides the file, a flag the environment.
+    let env = [("PALISADE_JWKS_URL", "https://idp.example/from-env")];
+    let err = serve("[api_node]\njwks_url = \"http://idp.example/keys\"\n", &env, &[]);
+    assert!(err.contains("ca-certificates.crt"), "https without a CA file: {err}");
+    let err = serve("", &env, &["--jwks-url", "http://idp.example/from-flag"]);
+    assert!(err.contains("from-flag"), "{err}");
+    // Unknown keys are reported; the CA file and issuer bases need a JWKS URL.
+    let err = serve("[api_node]\njwks_url = \"https://idp.example/keys\"\nrefresh_sec = 5\n", &[], &[]);
+    assert!(err.contains("refresh_sec"), "{err}");
+    let err = serve("", &[], &["--jwks-ca-file", "/nonexistent/ca.pem"]);
+    assert!(err.contains("--jwks-url"), "{err}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
 fn every_command_has_help() {
     for args in [
         vec!["--help"],

@@ -24,7 +24,8 @@ pub struct AuditRecord {
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    async fn record(&self, rec: &AuditRecord) -> Result<(), String>;
+    /// Appends records in one write: API nodes batch them so a call's path holds no write lock.
+    async fn record_batch(&self, recs: &[AuditRecord]) -> Result<(), String>;
     /// Newest first; `tenant` restricts to one tenant.
     async fn audit(
         &self,

@@ -75,6 +75,28 @@ impl KeyRing {
     }
 }
 
+/// Verification from the shared key store: an unknown `kid` re-reads the store once, since another
+/// node may have rotated moments ago (a local read, so no rate limit is needed).
+#[async_trait::async_trait]
+impl crate::validate::KeySource for KeyRing {
+    async fn verification_key(
+        &self,
+        kid: &str,
+    ) -> Result<Option<jsonwebtoken::DecodingKey>, crate::validate::KeySourceError> {
+        let mut jwks = self.jwks().await?;
+        if !jwks.iter().any(|k| k.kid == kid) {
+            let _ = self.reload().await;
+            jwks = self.jwks().await?;
+        }
+        match jwks.into_iter().find(|k| k.kid == kid) {
+            Some(jwk) => jsonwebtoken::DecodingKey::from_rsa_components(&jwk.n, &jwk.e)
+                .map(Some)
+                .map_err(|e| IdentityError::from(palisade_crypto::CryptoError::InvalidKey(e.to_string())).into()),
+            None => Ok(None),
+        }
+    }
+}
+
 fn new_record(now: OffsetDateTime) -> Result<SigningKeyRecord, IdentityError> {
     let g = signing::generate_signing_key(now)?;
     Ok(SigningKeyRecord {

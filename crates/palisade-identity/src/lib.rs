@@ -1,6 +1,7 @@
 //! The identity provider's domain logic, free of HTTP: resolving tenants, authenticating clients,
 //! issuing access/ID/refresh tokens in the v1 and v2 formats, consent, the first-run directory,
-//! administrative operations, discovery documents and token validation.
+//! administrative operations, discovery documents and token validation (against the local key ring
+//! or, on an API-only node, an identity provider's JWKS URL).
 //!
 //! HTTP adapters (in `palisade-server`) turn requests into calls on [`Identity`] and its results
 //! into responses; every rule about what Entra would answer lives here.
@@ -16,6 +17,7 @@ pub mod discovery;
 pub mod errors;
 pub mod keys;
 pub mod links;
+pub mod remote_jwks;
 pub mod scopes;
 pub mod tenancy;
 pub mod token;
@@ -28,6 +30,8 @@ use time::Duration;
 
 pub use errors::AadError;
 pub use keys::KeyRing;
+pub use remote_jwks::{RemoteJwks, RemoteJwksConfig};
+pub use validate::{AccessTokenValidator, KeySource, V2Issuers};
 
 /// Internal failures (not the client's fault).
 #[derive(Debug, thiserror::Error)]

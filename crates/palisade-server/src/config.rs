@@ -26,6 +26,10 @@ pub struct Config {
     /// The in-process device agent that runs response actions (delays, failure rate, time-outs).
     pub agent: palisade_defender::agent::AgentConfig,
     pub log: LogSettings,
+    /// API-only node: serve the Defender API (and download links) and trust an identity provider
+    /// elsewhere by its JWKS URL, so API nodes scale apart from token issuance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_node: Option<ApiNodeSettings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +41,52 @@ pub struct IdentitySettings {
     pub lockout_seconds: i64,
     /// How often a node re-reads signing keys (picks up rotations made elsewhere).
     pub key_refresh_secs: u64,
+}
+
+/// `[api_node]`: where the trusted identity provider publishes its keys, and how often to fetch
+/// them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiNodeSettings {
+    /// The identity provider's JWKS, e.g. `https://idp.example:8443/common/discovery/v2.0/keys`
+    /// (Entra: `https://login.microsoftonline.com/common/discovery/v2.0/keys`). https, or plain
+    /// http to a loopback host.
+    pub jwks_url: String,
+    /// PEM certificate(s) the JWKS host's certificate chains to: a Palisade IdP's
+    /// `<data_dir>/tls/ca.pem`, or for a public IdP the system bundle. Required for https — the
+    /// build carries no root store of its own.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Bases whose v2 issuer `{base}/{tid}/v2.0` is trusted; empty means the JWKS URL's origin.
+    /// The v1 issuer `https://sts.windows.net/{tid}/` is always trusted.
+    #[serde(default)]
+    pub issuer_bases: Vec<String>,
+    /// Keys older than this are fetched again.
+    #[serde(default = "ApiNodeSettings::default_refresh_secs")]
+    pub refresh_secs: u64,
+    /// At most one fetch per this many seconds, however many unknown `kid`s arrive.
+    #[serde(default = "ApiNodeSettings::default_min_refresh_secs")]
+    pub min_refresh_secs: u64,
+}
+
+impl ApiNodeSettings {
+    pub fn new(jwks_url: impl Into<String>) -> Self {
+        Self {
+            jwks_url: jwks_url.into(),
+            ca_file: None,
+            issuer_bases: vec![],
+            refresh_secs: Self::default_refresh_secs(),
+            min_refresh_secs: Self::default_min_refresh_secs(),
+        }
+    }
+
+    fn default_refresh_secs() -> u64 {
+        3600
+    }
+
+    fn default_min_refresh_secs() -> u64 {
+        30
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +110,7 @@ impl Default for Config {
             throttling: Default::default(),
             agent: Default::default(),
             log: LogSettings::default(),
+            api_node: None,
         }
     }
 }

@@ -1,8 +1,12 @@
 //! Palisade's HTTPS server: the Entra-compatible protocol endpoints, the interactive pages and the
-//! Graph-shaped management API over one [`Identity`], on rustls.
+//! Graph-shaped management API over one [`Identity`], on rustls. With `[api_node]` configured the
+//! same binary serves only the Defender API, trusting another identity provider ([`api_node`]).
 
+pub mod api_node;
+pub mod audit_log;
 pub mod config;
 pub mod dropin;
+pub mod fault_cache;
 pub mod http;
 
 use std::net::SocketAddr;
@@ -26,13 +30,16 @@ pub use palisade_identity::bootstrap::FirstRun;
 #[derive(Clone)]
 pub struct AppState {
     pub identity: Identity,
+    /// Checks the Defender API's bearer tokens: against `identity`'s key ring, or on an API node
+    /// against the trusted identity provider's JWKS.
+    pub api_tokens: palisade_identity::AccessTokenValidator,
     /// Defender indicators (the first Defender API collection served).
     pub indicators: Arc<dyn palisade_defender::indicators::IndicatorStore>,
     /// Shared API quota counters and the configured mode.
     pub quotas: Arc<dyn palisade_defender::quota::QuotaStore>,
     pub throttling: palisade_defender::quota::Throttling,
-    /// Audit trail of Defender API calls.
-    pub audit: Arc<dyn palisade_defender::audit::AuditStore>,
+    /// Audit trail of Defender API calls, written in batches off the request path.
+    pub audit: audit_log::AuditLog,
     /// Fault-injection plans.
     pub faults: Arc<dyn palisade_defender::faults::FaultStore>,
     /// Machines, alerts, actions, incidents, files, users and portal RBAC, keyed by tenant.
@@ -53,6 +60,15 @@ pub enum ServerError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("TLS configuration: {0}")]
     Tls(String),
+    /// Not a `#[source]`: the message already carries it, and error chains would repeat it.
+    #[error("API node: {0}")]
+    ApiNode(api_node::ApiNodeError),
+}
+
+impl From<api_node::ApiNodeError> for ServerError {
+    fn from(e: api_node::ApiNodeError) -> Self {
+        Self::ApiNode(e)
+    }
 }
 
 /// The service Palisade runs: the router behind the `/api` path canonicalisation.
@@ -70,7 +86,7 @@ pub fn app(state: AppState) -> App {
 /// Every route Palisade serves.
 pub fn router(state: AppState) -> Router {
     use http::{graph, oauth, operator, pages};
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(oauth::healthz))
         .route("/metadata/endpoints", get(oauth::arm_metadata))
         .route("/devicelogin", get(pages::devicelogin_form).post(pages::devicelogin_submit))
@@ -141,13 +157,38 @@ pub fn router(state: AppState) -> Router {
         .route("/palisade/v1/tenants/{tid}/groups", get(operator::list_groups).post(operator::create_group))
         .route("/palisade/v1/tenants/{tid}/groups/{gid}/members", post(operator::change_member))
         .route("/palisade/v1/tenants/{tid}/rbac", get(operator::get_rbac).put(operator::put_rbac))
-        .route("/palisade/v1/tenants/{tid}/fixtures", post(operator::load_fixtures))
+        .route("/palisade/v1/tenants/{tid}/fixtures", post(operator::load_fixtures));
+    layered(routes, state)
+}
+
+/// The layers every router shares (full server and API node): the `/api` audit trail and request
+/// spans.
+fn layered(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        // Innermost, so a handler's panic is answered (and audited) as a 500, not a dropped
+        // connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::defender::audit_api))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             // Path only: query strings can carry codes and hints that do not belong in logs.
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
         }))
         .with_state(state)
+}
+
+/// A handler panicked: log it and answer the service's 500 body, whose `target` is the id to find
+/// the log line by.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    let target = uuid::Uuid::new_v4();
+    tracing::error!(%target, panic = what, "a handler panicked");
+    let e = palisade_defender::DefenderError::new(500, "InternalServerError", "An unexpected error occurred.");
+    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(e.body(target))).into_response()
 }
 
 /// The routes under `/api` (served at `/api` and `/api/v1.0`). Segment casing is canonicalised
@@ -231,17 +272,26 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
     let keys =
         Arc::new(KeyRing::open(stores.clone(), Duration::from_secs(config.identity.key_refresh_secs.max(1))).await?);
     let identity = Identity::new(stores, keys, config.identity.to_identity_config());
-    let op_cert = std::fs::read(&tls.operator_cert)
-        .map_err(|e| ServerError::Tls(format!("{}: {e}", tls.operator_cert.display())))?;
-    identity.ensure_system(&op_cert).await?;
-    let first_run = if config.demo { identity.ensure_demo().await? } else { None };
+    let (api_tokens, first_run) = match &config.api_node {
+        // An API node issues nothing: no system or demo directory, and tokens are checked against
+        // the trusted identity provider's keys.
+        Some(node) => (api_node::validator(node).await?, None),
+        None => {
+            let op_cert = std::fs::read(&tls.operator_cert)
+                .map_err(|e| ServerError::Tls(format!("{}: {e}", tls.operator_cert.display())))?;
+            identity.ensure_system(&op_cert).await?;
+            let first_run = if config.demo { identity.ensure_demo().await? } else { None };
+            (palisade_identity::AccessTokenValidator::local(identity.keys.clone()), first_run)
+        }
+    };
     let state = AppState {
         identity,
+        api_tokens,
         indicators: backend.clone(),
         quotas: backend.clone(),
         throttling: config.throttling,
-        audit: backend.clone(),
-        faults: backend.clone(),
+        audit: audit_log::AuditLog::spawn(backend.clone()),
+        faults: Arc::new(fault_cache::CachedFaults::new(backend.clone())),
         security: backend,
     };
     Ok(Prepared { state, tls, tls_setup, first_run })
@@ -255,6 +305,7 @@ pub struct Running {
     handles: Vec<Handle<SocketAddr>>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     stop_drop_in: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    audit: audit_log::AuditLog,
 }
 
 impl Running {
@@ -270,6 +321,8 @@ impl Running {
         for t in self.tasks {
             let _ = t.await;
         }
+        // The calls answered while draining are in the trail before the process exits.
+        self.audit.flush().await;
     }
 }
 
@@ -315,9 +368,19 @@ fn spawn_agent(store: Arc<dyn palisade_defender::store::SecurityStore>, cfg: pal
 pub async fn start(prepared: &Prepared, config: &Config) -> Result<Running, ServerError> {
     let rustls = Arc::new(rustls_config(&prepared.tls)?);
     let tls = RustlsConfig::from_config(rustls.clone());
-    let service = app(prepared.state.clone());
+    let service = match config.api_node {
+        Some(_) => api_node::app(prepared.state.clone()),
+        None => app(prepared.state.clone()),
+    };
     let app = axum::ServiceExt::<HyperRequest>::into_make_service_with_connect_info::<SocketAddr>(service.clone());
-    let mut running = Running { addrs: vec![], drop_in_addr: None, handles: vec![], tasks: vec![], stop_drop_in: None };
+    let mut running = Running {
+        addrs: vec![],
+        drop_in_addr: None,
+        handles: vec![],
+        tasks: vec![],
+        stop_drop_in: None,
+        audit: prepared.state.audit.clone(),
+    };
     if let Some(addr) = config.drop_in_listen {
         let listener =
             tokio::net::TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
@@ -355,4 +418,26 @@ pub async fn start(prepared: &Prepared, config: &Config) -> Result<Running, Serv
         }
     });
     Ok(running)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_with_the_services_500_body() {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let app = axum::Router::new()
+            .route("/x", get(boom))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(super::panic_response));
+        let resp = app.oneshot(axum::http::Request::get("/x").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), 500);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "InternalServerError");
+        assert!(uuid::Uuid::parse_str(v["error"]["target"].as_str().unwrap()).is_ok());
+    }
 }

@@ -14,13 +14,18 @@ fn ms(t: OffsetDateTime) -> i64 {
 
 #[async_trait]
 impl AuditStore for SqliteStore {
-    async fn record(&self, r: &AuditRecord) -> Result<(), String> {
-        let r = r.clone();
+    async fn record_batch(&self, recs: &[AuditRecord]) -> Result<(), String> {
+        let recs = recs.to_vec();
         self.run_with(move |c| {
-            c.prepare_cached("INSERT INTO audit_log (time_ms, tenant_id, app_id, user_id, method, path, status, latency_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-                .and_then(|mut s| s.execute(params![ms(r.time), r.tenant_id.map(|t| t.to_string()), r.app_id, r.user_id.map(|u| u.to_string()), r.method, r.path, r.status, r.latency_ms]))
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
+            {
+                let mut s = tx.prepare_cached("INSERT INTO audit_log (time_ms, tenant_id, app_id, user_id, method, path, status, latency_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)").map_err(|e| e.to_string())?;
+                for r in recs {
+                    s.execute(params![ms(r.time), r.tenant_id.map(|t| t.to_string()), r.app_id, r.user_id.map(|u| u.to_string()), r.method, r.path, r.status, r.latency_ms])
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            tx.commit().map_err(|e| e.to_string())
         })
         .await
     }

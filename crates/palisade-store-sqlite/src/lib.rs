@@ -93,7 +93,9 @@ impl SqliteStore {
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
             )
         });
-        let pool = Pool::builder().max_size(8).build(manager).map_err(backend)?;
+        // No validity probe on every checkout: a connection to a local file does not go stale, and
+        // the probe is a statement per store call.
+        let pool = Pool::builder().max_size(8).test_on_check_out(false).build(manager).map_err(backend)?;
         let store = Self { pool };
         store.migrate()?;
         Ok(store)
@@ -126,6 +128,23 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| E::from(e.to_string()))?
+    }
+
+    /// For point reads by key (a few B-tree pages, microseconds): run on the calling thread when a
+    /// connection is free, since handing a 20 µs read to the blocking pool and waking the caller
+    /// afterwards costs more than the read. Anything that scans, sorts or writes uses
+    /// [`Self::run_with`]; with every connection busy this falls back to it too, so a caller never
+    /// waits for a connection on an async worker.
+    pub(crate) async fn run_point<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<String> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    {
+        match self.pool.try_get() {
+            Some(mut conn) => f(&mut conn),
+            None => self.run_with(f).await,
+        }
     }
 
     async fn run<T, F>(&self, f: F) -> StoreResult<T>

@@ -158,9 +158,7 @@ pub async fn audit_api(
         status: resp.status().as_u16(),
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
     };
-    if let Err(e) = state.audit.record(&rec).await {
-        tracing::warn!(error = %e, "audit record failed");
-    }
+    state.audit.record(rec).await;
     resp
 }
 
@@ -172,11 +170,21 @@ impl FromRequestParts<AppState> for ApiCaller {
         let token = super::ctx::bearer_token(parts)
             .ok_or_else(|| DefenderError::unauthorized("No bearer token was sent (Authorization: Bearer <token>)."))?;
         let audiences: Vec<&str> = accepted_audiences().iter().map(String::as_str).collect();
-        let validated = state.identity.validate_access_token(&token, &audiences, &[ctx.base_url.as_str()]).await.map_err(|e| match e {
+        // The node's validator: its own key ring, or on an API node the trusted IdP's JWKS.
+        let validated = state.api_tokens.validate(&token, &audiences, &ctx.base_url).await.map_err(|e| match e {
             // A valid token for another resource is refused as forbidden, as the service does.
             TokenInvalid::Audience(aud) => DefenderError::forbidden(format!(
                 "The token's audience '{aud}' is not accepted here. Request a token for https://api.securitycenter.microsoft.com (or https://api.security.microsoft.com)."
             )),
+            // Not the client's fault, and a new token would not help: a retryable server error.
+            TokenInvalid::KeysUnavailable(why) => {
+                tracing::warn!(error = %why, "bearer token not checked: no signing keys");
+                DefenderError::new(
+                    500,
+                    "InternalServerError",
+                    "The identity provider's signing keys are unavailable; retry later.",
+                )
+            }
             other => DefenderError::unauthorized(format!("{other}.")),
         })?;
         let caller = Caller::from_claims(&validated.claims)?;

@@ -23,7 +23,7 @@ pub struct TestServer {
     pub admin_password: String,
     /// The drop-in proxy address, when the test enabled it.
     pub drop_in: Option<std::net::SocketAddr>,
-    pub audit: std::sync::Arc<dyn palisade_defender::audit::AuditStore>,
+    pub audit: palisade_server::audit_log::AuditLog,
     pub faults: std::sync::Arc<dyn palisade_defender::faults::FaultStore>,
     pub security: std::sync::Arc<dyn palisade_defender::store::SecurityStore>,
     running: Option<Running>,

@@ -104,7 +104,7 @@ impl ActionStore for SqliteStore {
             "SELECT doc FROM machine_actions WHERE tenant_id = ? AND id = ?",
             vec![tenant.to_string().into(), id.to_string().into()],
         );
-        self.run_with(move |c| Ok(sql.docs(c)?.pop())).await
+        self.run_point(move |c| Ok(sql.docs(c)?.pop())).await
     }
 
     async fn actions(&self, tenant: Uuid, q: &QueryOptions, scope: &DeviceScope) -> SecResult<Vec<MachineAction>> {

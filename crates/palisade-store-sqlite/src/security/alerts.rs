@@ -232,7 +232,7 @@ impl AlertStore for SqliteStore {
             "SELECT doc, evidence FROM alerts WHERE tenant_id = ? AND id = ?",
             vec![tenant.to_string().into(), id.to_string().into()],
         );
-        self.run_with(move |c| Ok(read_alerts(c, sql)?.pop())).await
+        self.run_point(move |c| Ok(read_alerts(c, sql)?.pop())).await
     }
 
     async fn alerts(

@@ -72,7 +72,7 @@ impl IncidentStore for SqliteStore {
             "SELECT doc FROM incidents WHERE tenant_id = ? AND incident_id = ?",
             vec![tenant.to_string().into(), id.into()],
         );
-        self.run_with(move |c| Ok(sql.docs(c)?.pop())).await
+        self.run_point(move |c| Ok(sql.docs(c)?.pop())).await
     }
 
     async fn incidents(&self, tenant: Uuid, q: &QueryOptions, scope: &DeviceScope) -> SecResult<Vec<Incident>> {

@@ -188,7 +188,7 @@ impl MachineStore for SqliteStore {
 
     async fn machine(&self, tenant: Uuid, id_or_name: &str) -> SecResult<Option<MachineRecord>> {
         let key = id_or_name.trim().to_string();
-        self.run_with(move |c| {
+        self.run_point(move |c| {
             let t = tenant.to_string();
             if let Some(r) = load_machine(c, &t, &key)? {
                 return Ok(Some(r));

@@ -12,7 +12,7 @@ use crate::SqliteStore;
 #[async_trait]
 impl RbacStore for SqliteStore {
     async fn rbac_config(&self, tenant: Uuid) -> SecResult<RbacConfig> {
-        self.run_with(move |c| {
+        self.run_point(move |c| {
             let doc: Option<String> = c
                 .prepare_cached("SELECT doc FROM rbac_configs WHERE tenant_id = ?1")
                 .map_err(be)?

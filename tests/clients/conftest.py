@@ -12,6 +12,7 @@ the environment only (REQUESTS_CA_BUNDLE / SSL_CERT_FILE / CURL_CA_BUNDLE = the 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import hashlib
 import json
@@ -194,12 +195,16 @@ class Palisade:
         return claims
 
 
-@pytest.fixture(scope="session")
-def palisade(request) -> Palisade:
+@contextlib.contextmanager
+def serve(request, *, port_443: bool = True, drop_in: bool = True, config: str | None = None):
+    """Start `palisade serve` on a fresh data directory and yield a ready [`Palisade`]; stop it
+    (SIGTERM, expecting a clean exit) afterwards. `config` is the text of a palisade.toml for
+    settings that have no flag (e.g. `throttling`). The session server listens on 443 and runs the
+    drop-in proxy; other servers a module starts need neither."""
     if not (os.path.isfile(PALISADE_BIN) and os.access(PALISADE_BIN, os.X_OK)):
         pytest.exit(f"palisade binary not found at {PALISADE_BIN}: run "
                     "`cargo build -p palisade-cli` or set PALISADE_BIN", returncode=3)
-    if _port_in_use(443):
+    if port_443 and _port_in_use(443):
         pytest.exit("127.0.0.1:443 is already in use; the real-client tests need it for the "
                     "port-less user-realm lookup of msal ROPC (real-clients.md §2.2 D)",
                     returncode=3)
@@ -214,8 +219,15 @@ def palisade(request) -> Palisade:
     server_env["NO_COLOR"] = "1"
     stderr_file = open(stderr_path, "wb")
     argv = [PALISADE_BIN, "serve", "--data-dir", str(data_dir),
-            "--listen", f"127.0.0.1:{port}", "--listen", "127.0.0.1:443",
-            "--drop-in-listen", f"127.0.0.1:{proxy_port}", "--output", "json"]
+            "--listen", f"127.0.0.1:{port}", "--output", "json"]
+    if port_443:
+        argv += ["--listen", "127.0.0.1:443"]
+    if drop_in:
+        argv += ["--drop-in-listen", f"127.0.0.1:{proxy_port}"]
+    if config is not None:
+        # Not ./palisade.toml: the CLI runs in workdir too and must not read the server's settings.
+        (workdir / "server.toml").write_text(config)
+        argv += ["--config", str(workdir / "server.toml")]
     if os.environ.get("PALISADE_TEST_SERVER_LOG"):  # e.g. "debug": stricter secret-leak check
         argv += ["--log", os.environ["PALISADE_TEST_SERVER_LOG"]]
     proc = subprocess.Popen(
@@ -274,7 +286,8 @@ def palisade(request) -> Palisade:
         assert banner.get("event") == "started", banner
         assert p.base_url in banner.get("urls", []), banner
         assert banner.get("firstRun", {}).get("tenantId"), banner
-        assert banner.get("dropInProxy") == f"http://127.0.0.1:{proxy_port}", banner
+        if drop_in:
+            assert banner.get("dropInProxy") == f"http://127.0.0.1:{proxy_port}", banner
         p.remember_secret("admin password (firstRun)", banner["firstRun"].get("adminPassword"))
 
         # `palisade ca`: system roots + Palisade CA.
@@ -301,15 +314,9 @@ def palisade(request) -> Palisade:
         _fail("server started but the fixture could not finish setting up")
         raise
 
-    # In-process clients (msal, azure-identity, requests, PyJWT) read os.environ.
-    saved_env = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(client_env)
     try:
         yield p
     finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
         proc.send_signal(signal.SIGTERM)
         try:
             rc = proc.wait(timeout=SHUTDOWN_TIMEOUT)
@@ -325,6 +332,20 @@ def palisade(request) -> Palisade:
             print(f"\nkept the server's data dir and log: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def palisade(request) -> Palisade:
+    with serve(request) as p:
+        # In-process clients (msal, azure-identity, requests, PyJWT) read os.environ.
+        saved_env = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(p.client_env)
+        try:
+            yield p
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
 
 
 # -- directory objects ---------------------------------------------------------------------------

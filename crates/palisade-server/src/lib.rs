@@ -197,6 +197,7 @@ fn api_routes() -> Router<AppState> {
     use axum::routing::patch;
     use http::{defender, security as sec};
     Router::new()
+        .route("/openapi.json", get(http::openapi::document))
         // Alerts.
         .route("/alerts", get(sec::list_alerts))
         .route("/alerts/$count", get(sec::count_alerts))

@@ -59,6 +59,7 @@ pub const API_SEGMENTS: &[&str] = &[
     "cancel",
     "stats",
     "incidents",
+    "openapi.json",
 ];
 
 /// Rewrites `/api/...` paths to the canonical casing of [`API_SEGMENTS`].

@@ -5,6 +5,7 @@ pub mod defender;
 pub mod errors;
 pub mod graph;
 pub mod oauth;
+pub mod openapi;
 pub mod operator;
 pub mod pages;
 pub mod security;

@@ -337,7 +337,8 @@ fn parse_findbyip(seg: &str) -> Option<(String, String)> {
 
 /// `GET /api/machines/{id}` — also the OData function `findbyip(ip=…,timestamp=…)`.
 pub async fn get_machine(State(s): State<AppState>, c: ApiCaller, Path(id): Path<String>) -> ApiResult {
-    if id.len() > 9 && id[..9].eq_ignore_ascii_case("findbyip(") {
+    // `get`, not `[..9]`: byte 9 of an id need not be a character boundary.
+    if id.get(..9).is_some_and(|p| p.eq_ignore_ascii_case("findbyip(")) {
         return find_by_ip(s, c, &id).await;
     }
     let scope = c.admit(&s, Operation::GetMachine).await?;

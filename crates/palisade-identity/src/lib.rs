@@ -105,10 +105,14 @@ pub struct Identity {
     pub stores: Stores,
     pub keys: Arc<KeyRing>,
     pub config: Arc<IdentityConfig>,
+    /// Validation of the tokens this node issued; one per node, so every caller (Graph, the
+    /// Defender API, download links) shares its cache of verified tokens.
+    pub tokens: AccessTokenValidator,
 }
 
 impl Identity {
     pub fn new(stores: Stores, keys: Arc<KeyRing>, config: IdentityConfig) -> Self {
-        Self { stores, keys, config: Arc::new(config) }
+        let tokens = AccessTokenValidator::local(keys.clone());
+        Self { stores, keys, config: Arc::new(config), tokens }
     }
 }

@@ -301,7 +301,7 @@ impl Identity {
         audiences: &[&str],
         v2_bases: &[&str],
     ) -> Result<ValidatedToken, TokenInvalid> {
-        AccessTokenValidator::local(self.keys.clone()).validate_with_bases(token, audiences, v2_bases).await
+        self.tokens.validate_with_bases(token, audiences, v2_bases).await
     }
 
     /// Decodes any JWT and checks its signature against the published keys, without judging

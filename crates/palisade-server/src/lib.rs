@@ -282,7 +282,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
                 .map_err(|e| ServerError::Tls(format!("{}: {e}", tls.operator_cert.display())))?;
             identity.ensure_system(&op_cert).await?;
             let first_run = if config.demo { identity.ensure_demo().await? } else { None };
-            (palisade_identity::AccessTokenValidator::local(identity.keys.clone()), first_run)
+            (identity.tokens.clone(), first_run)
         }
     };
     let state = AppState {

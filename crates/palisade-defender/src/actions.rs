@@ -24,6 +24,13 @@ pub const LIVE_RESPONSE: &str = "LiveResponse";
 pub const KINDS: &[&str] =
     &[ISOLATE, UNISOLATE, RESTRICT, UNRESTRICT, SCAN, COLLECT, OFFBOARD, QUARANTINE, LIVE_RESPONSE];
 
+/// The values request bodies accept (the validators and the OpenAPI document both read these).
+pub const ISOLATION_TYPES: &[&str] = &["Full", "Selective", "UnManagedDevice"];
+pub const SCAN_TYPES: &[&str] = &["Quick", "Full"];
+pub const LIVE_RESPONSE_COMMANDS: &[&str] = &["PutFile", "RunScript", "GetFile"];
+/// `setDeviceValue` / machine PATCH `DeviceValue`.
+pub const DEVICE_VALUES: &[&str] = &["Normal", "Low", "High"];
+
 /// Actions that exclude each other while one of them is open: isolating and releasing a device at
 /// once makes no sense, neither does restricting and unrestricting.
 fn family(kind: &str) -> &str {
@@ -122,9 +129,9 @@ pub fn request(
     match kind {
         ISOLATE => {
             let t = prop_str(body, "IsolationType")?.unwrap_or_else(|| "Full".into());
-            scope = Some(one_of("IsolationType", &t, &["Full", "Selective", "UnManagedDevice"])?);
+            scope = Some(one_of("IsolationType", &t, ISOLATION_TYPES)?);
         }
-        SCAN => scope = Some(one_of("ScanType", &required(body, "ScanType")?, &["Quick", "Full"])?),
+        SCAN => scope = Some(one_of("ScanType", &required(body, "ScanType")?, SCAN_TYPES)?),
         QUARANTINE => {
             let sha1 = hash(&required(body, "Sha1")?, &[40])?;
             related_file_info = Some(RelatedFileInfo { file_identifier: sha1, file_identifier_type: "Sha1".into() });
@@ -167,7 +174,7 @@ fn live_response_commands(body: &Value) -> Result<Vec<LiveResponseCommand>, Defe
     }
     let mut out = Vec::with_capacity(list.len());
     for (index, c) in list.iter().enumerate() {
-        let kind = one_of("Commands.type", &required(c, "type")?, &["PutFile", "RunScript", "GetFile"])?;
+        let kind = one_of("Commands.type", &required(c, "type")?, LIVE_RESPONSE_COMMANDS)?;
         let params: Vec<KeyValue> = match body_prop(c, "params") {
             Some(Value::Array(ps)) => ps
                 .iter()

@@ -382,14 +382,14 @@ fn comment_body() -> Value {
 
 fn isolate_body() -> Value {
     let mut b = comment_body();
-    b["properties"]["IsolationType"] = enumeration(&["Full", "Selective", "UnManagedDevice"]);
+    b["properties"]["IsolationType"] = enumeration(actions::ISOLATION_TYPES);
     b["properties"]["IsolationType"]["default"] = json!("Full");
     b
 }
 
 fn scan_body() -> Value {
     let mut b = comment_body();
-    b["properties"]["ScanType"] = enumeration(&["Quick", "Full"]);
+    b["properties"]["ScanType"] = enumeration(actions::SCAN_TYPES);
     b["required"] = json!(["Comment", "ScanType"]);
     b
 }
@@ -447,10 +447,8 @@ fn tag_machines_body() -> Value {
     object(&["Value", "Action", "MachineIds"], p)
 }
 
-const DEVICE_VALUES: &[&str] = &["Normal", "Low", "High"];
-
 fn device_value_body() -> Value {
-    object(&["DeviceValue"], json!({"DeviceValue": enumeration(DEVICE_VALUES)}))
+    object(&["DeviceValue"], json!({"DeviceValue": enumeration(actions::DEVICE_VALUES)}))
 }
 
 fn machine_update_body() -> Value {
@@ -458,7 +456,7 @@ fn machine_update_body() -> Value {
         &[],
         json!({
             "machineTags": {"type": "array", "items": {"type": "string"}, "description": "Replaces the device's tags."},
-            "deviceValue": enumeration(DEVICE_VALUES),
+            "deviceValue": enumeration(actions::DEVICE_VALUES),
         }),
     );
     b["minProperties"] = json!(1);

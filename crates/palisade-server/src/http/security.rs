@@ -425,7 +425,7 @@ async fn save_machines(s: &AppState, tenant: uuid::Uuid, recs: &mut [MachineReco
 }
 
 fn device_value(v: &str) -> Result<String, DefenderError> {
-    values::one_of("DeviceValue", v, &["Normal", "Low", "High"])
+    values::one_of("DeviceValue", v, actions::DEVICE_VALUES)
 }
 
 fn string_list(v: &Value, name: &str) -> Result<Vec<String>, DefenderError> {

@@ -64,12 +64,11 @@ struct DataFile {
 impl DataFile {
     fn parse(path: PathBuf) -> Option<DataFile> {
         let name = path.file_name()?.to_str()?.strip_suffix(".parquet")?;
-        let mut parts = name.splitn(4, '-');
+        let mut parts = name.splitn(3, '-');
         let lo = parts.next()?.parse().ok()?;
         let hi = parts.next()?.parse().ok()?;
-        // min/max may be negative (before 1970): the last two fields are split from the right.
-        let rest = parts.next()?.to_string() + "-" + parts.next()?;
-        let (min, max) = split_pair(&rest)?;
+        // min/max may be negative (before 1970), so they are split apart by `split_pair`.
+        let (min, max) = split_pair(parts.next()?)?;
         Some(DataFile { path, lo, hi, min_ms: min, max_ms: max })
     }
 
@@ -253,28 +252,21 @@ impl Inner {
     }
 
     fn compact_dir(&self, dir: &Path, schema: &SchemaRef) -> Result<usize, TelemetryError> {
-        let small: Vec<DataFile> = list_files(dir)?
-            .into_iter()
+        let all = list_files(dir)?;
+        let mut small: Vec<DataFile> = all
+            .iter()
             .filter(|f| fs::metadata(&f.path).map(|m| m.len() < SMALL_FILE_BYTES).unwrap_or(false))
+            .cloned()
             .collect();
+        // Merge a contiguous sequence range only, so the merged file's range covers exactly them:
+        // the small files up to the first large one (`list_files` sorts by sequence).
+        if let Some(first) = small.first().map(|f| f.lo)
+            && let Some(stop) = all.iter().filter(|f| !small.contains(f) && f.lo > first).map(|f| f.lo).min()
+        {
+            small.retain(|f| f.hi < stop);
+        }
         if small.len() < COMPACT_MIN_FILES {
             return Ok(0);
-        }
-        // Merge a contiguous sequence range only, so the merged file's range covers exactly them.
-        let mut small = small;
-        small.sort_by_key(|f| f.lo);
-        let all = list_files(dir)?;
-        let (lo, hi) = (small[0].lo, small.last().expect("non-empty").hi);
-        let large_inside = all.iter().any(|f| f.lo >= lo && f.hi <= hi && !small.contains(f));
-        if large_inside {
-            // A large file sits between the small ones: merge the run before it only.
-            let first_large = all.iter().filter(|f| !small.contains(f) && f.lo > lo).map(|f| f.lo).min();
-            if let Some(stop) = first_large {
-                small.retain(|f| f.hi < stop);
-                if small.len() < COMPACT_MIN_FILES {
-                    return Ok(0);
-                }
-            }
         }
         let (lo, hi) = (small[0].lo, small.last().expect("non-empty").hi);
         let mut batches = vec![];

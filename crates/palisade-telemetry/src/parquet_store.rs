@@ -111,16 +111,28 @@ impl ParquetStore {
     }
 }
 
+/// How long the inputs of a merge stay on disk after it: longer than any scan runs.
+const COVERED_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// A temporary file older than this belongs to no live writer.
+const TEMPORARY_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl Inner {
     fn table_dir(&self, tenant: Uuid, table: Table) -> PathBuf {
         self.root.join(tenant.to_string()).join(table.name())
     }
 
+    /// Removes temporaries a crash left behind. Only old ones: another process sharing the
+    /// directory may be writing a young one right now.
     fn remove_temporaries(&self) -> Result<(), TelemetryError> {
+        let stale = std::time::SystemTime::now() - TEMPORARY_MAX_AGE;
         for day in self.all_day_dirs()? {
-            for entry in fs::read_dir(&day)? {
-                let p = entry?.path();
-                if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(".tmp-")) {
+            let Ok(entries) = fs::read_dir(&day) else { continue };
+            for entry in entries.flatten() {
+                let p = entry.path();
+                let is_tmp = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(".tmp-"));
+                let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < stale);
+                if is_tmp && old {
                     let _ = fs::remove_file(&p);
                 }
             }
@@ -138,11 +150,12 @@ impl Inner {
         Ok(out)
     }
 
-    fn next_seq(&self, dir: &Path) -> Result<u64, TelemetryError> {
+    /// The next file sequence number of `dir`: cached, or (`fresh`) read from the directory.
+    fn next_seq(&self, dir: &Path, fresh: bool) -> Result<u64, TelemetryError> {
         let mut seq = self.seq.lock().unwrap_or_else(|p| p.into_inner());
         let next = match seq.get(dir) {
-            Some(n) => *n,
-            None => list_files(dir)?.iter().map(|f| f.hi + 1).max().unwrap_or(0),
+            Some(n) if !fresh => *n,
+            _ => list_files(dir)?.iter().map(|f| f.hi + 1).max().unwrap_or(0),
         };
         seq.insert(dir.to_path_buf(), next + 1);
         Ok(next)
@@ -164,15 +177,31 @@ impl Inner {
         writer.write(batch)?;
         writer.close()?;
         file.sync_all()?;
-        let (lo, hi) = match lo {
-            Some(r) => r,
-            None => {
-                let s = self.next_seq(dir)?;
-                (s, s)
+        // Published with link(2), which never replaces an existing name: several processes may
+        // share the directory (nodes on one volume), and a name taken by another one means our
+        // cached sequence is stale — re-read it from the directory and take the next.
+        let mut fresh = false;
+        let path = loop {
+            let (first, last) = match lo {
+                Some(r) => r,
+                None => {
+                    let s = self.next_seq(dir, fresh)?;
+                    (s, s)
+                }
+            };
+            let path = dir.join(DataFile::name(first, last, min_ms, max_ms));
+            match fs::hard_link(&tmp, &path) {
+                Ok(()) => break path,
+                // A compaction elsewhere already wrote this very range (the same rows).
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && lo.is_some() => break path,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && !fresh => fresh = true,
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e.into());
+                }
             }
         };
-        let path = dir.join(DataFile::name(lo, hi, min_ms, max_ms));
-        fs::rename(&tmp, &path)?;
+        fs::remove_file(&tmp)?;
         sync_dir(dir)?;
         Ok(path)
     }
@@ -279,12 +308,31 @@ impl Inner {
         let merged = concat_batches(schema, &batches)?;
         if merged.num_rows() > 0 {
             self.write_file(dir, &merged, Some((lo, hi)))?;
+        } else {
+            // Nothing to cover them with: they hold no rows, so nothing is lost.
+            for f in &small {
+                let _ = fs::remove_file(&f.path);
+            }
         }
-        for f in &small {
-            let _ = fs::remove_file(&f.path);
-        }
-        sync_dir(dir)?;
+        // The inputs are now covered, hence invisible to new scans; a later pass deletes them,
+        // once scans that listed them before the merge are done.
         Ok(small.len())
+    }
+
+    /// Deletes files covered by a merged file older than [`COVERED_GRACE`].
+    fn remove_covered(dir: &Path) -> Result<usize, TelemetryError> {
+        let files = all_files(dir)?;
+        let cutoff = std::time::SystemTime::now() - COVERED_GRACE;
+        let mut removed = 0;
+        for f in &files {
+            let cover = files.iter().find(|g| covers(g, f));
+            let settled =
+                cover.is_some_and(|g| fs::metadata(&g.path).and_then(|m| m.modified()).is_ok_and(|t| t <= cutoff));
+            if settled && fs::remove_file(&f.path).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }
 
@@ -306,9 +354,8 @@ fn read_dirs(dir: &Path) -> Result<Vec<PathBuf>, TelemetryError> {
     }
 }
 
-/// Live data files of a directory: files whose sequence range lies inside another file's (merged
-/// by a compaction that crashed before deleting them) are removed and skipped.
-fn list_files(dir: &Path) -> Result<Vec<DataFile>, TelemetryError> {
+/// Every data file of a directory, covered or not.
+fn all_files(dir: &Path) -> Result<Vec<DataFile>, TelemetryError> {
     let mut files = vec![];
     match fs::read_dir(dir) {
         Ok(rd) => {
@@ -321,19 +368,24 @@ fn list_files(dir: &Path) -> Result<Vec<DataFile>, TelemetryError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
         Err(e) => return Err(e.into()),
     }
-    let covered: HashSet<PathBuf> = files
-        .iter()
-        .filter(|f| {
-            files.iter().any(|g| g.path != f.path && g.lo <= f.lo && f.hi <= g.hi && (g.hi - g.lo) > (f.hi - f.lo))
-        })
-        .map(|f| f.path.clone())
-        .collect();
-    for p in &covered {
-        let _ = fs::remove_file(p);
-    }
-    files.retain(|f| !covered.contains(&f.path));
-    files.sort_by_key(|f| f.lo);
     Ok(files)
+}
+
+/// `g` holds every row of `f`: its sequence range is a strictly wider one around `f`'s.
+fn covers(g: &DataFile, f: &DataFile) -> bool {
+    g.path != f.path && g.lo <= f.lo && f.hi <= g.hi && (g.hi - g.lo) > (f.hi - f.lo)
+}
+
+/// Live data files of a directory, by sequence: files whose range lies inside another file's
+/// (the inputs of a merge) are skipped, never deleted here — a scan that listed them before the
+/// merge may still be reading them ([`Inner::remove_covered`] deletes them later).
+fn list_files(dir: &Path) -> Result<Vec<DataFile>, TelemetryError> {
+    let files = all_files(dir)?;
+    let covered: HashSet<PathBuf> =
+        files.iter().filter(|f| files.iter().any(|g| covers(g, f))).map(|f| f.path.clone()).collect();
+    let mut live: Vec<DataFile> = files.into_iter().filter(|f| !covered.contains(&f.path)).collect();
+    live.sort_by_key(|f| f.lo);
+    Ok(live)
 }
 
 fn sync_dir(dir: &Path) -> Result<(), TelemetryError> {
@@ -424,7 +476,11 @@ impl TelemetryStore for ParquetStore {
         let batch = RecordBatch::try_new(table.arrow_schema(), batch.columns().to_vec())?;
         let store = self.0.clone();
         tokio::task::spawn_blocking(move || {
-            let min = min_max(timestamps(&batch)?).expect("non-empty").0;
+            let ts = timestamps(&batch)?;
+            if ts.null_count() > 0 {
+                return Err(TelemetryError::Schema { table, detail: "every row needs a Timestamp".into() });
+            }
+            let min = min_max(ts).expect("non-empty, no nulls").0;
             let dir = store.table_dir(tenant, table).join(day_of_ms(min.div_euclid(1_000_000)));
             store.write_file(&dir, &batch, None).map(|_| rows)
         })
@@ -504,6 +560,7 @@ impl TelemetryStore for ParquetStore {
                         continue;
                     };
                     for day in read_dirs(&table_dir)? {
+                        Inner::remove_covered(&day)?;
                         merged += store.compact_dir(&day, &table.arrow_schema())?;
                     }
                 }

@@ -124,7 +124,14 @@ async fn compaction_merges_small_files_and_a_crash_in_between_never_duplicates_r
         120,
         "no row twice"
     );
-    assert_eq!(list_files(&day).unwrap().len(), 1, "covered files were removed");
+    assert_eq!(list_files(&day).unwrap().len(), 1, "covered files are not listed");
+    assert_eq!(all_files(&day).unwrap().len(), 13, "but stay on disk for scans that listed them before");
+    assert_eq!(Inner::remove_covered(&day).unwrap(), 0, "within the grace period");
+    let merged_file = &list_files(&day).unwrap()[0].path;
+    let long_ago = std::time::SystemTime::now() - COVERED_GRACE - std::time::Duration::from_secs(1);
+    fs::File::options().write(true).open(merged_file).unwrap().set_modified(long_ago).unwrap();
+    assert_eq!(Inner::remove_covered(&day).unwrap(), 12, "after it");
+    assert_eq!(all_files(&day).unwrap().len(), 1);
 
     // New appends after that get later sequence numbers, and a real compaction merges them.
     for i in 0..8 {
@@ -152,6 +159,11 @@ async fn retention_drops_old_files_and_temporaries_are_cleaned_on_open() {
     // A half-written file of a killed process.
     let tmp = s.0.table_dir(t, Table::DeviceProcessEvents).join(day_of_ms(T0 / 1_000_000)).join(".tmp-x.parquet");
     fs::write(&tmp, b"PAR1 partial").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    fs::File::options().write(true).open(&tmp).unwrap().set_modified(two_hours_ago).unwrap();
+    // One being written right now by another process sharing the directory.
+    let young = tmp.with_file_name(".tmp-y.parquet");
+    fs::write(&young, b"PAR1 in progress").unwrap();
     assert_eq!(
         rows(&s.scan(t, Table::DeviceProcessEvents, &ScanRequest::default()).await.unwrap()),
         50,
@@ -160,6 +172,8 @@ async fn retention_drops_old_files_and_temporaries_are_cleaned_on_open() {
     drop(s);
     let s = ParquetStore::open(&d).unwrap();
     assert!(!tmp.exists(), "a restart removes what a killed writer left");
+    assert!(young.exists(), "a young temporary may be another writer's");
+    fs::remove_file(&young).unwrap();
     assert_eq!(s.retain(at(T0 + 2 * day)).await.unwrap(), 2);
     assert_eq!(rows(&s.scan(t, Table::DeviceProcessEvents, &ScanRequest::default()).await.unwrap()), 30);
     assert_eq!(s.stats(t).await.unwrap()[0].partitions, 3, "emptied day directories are removed");
@@ -174,4 +188,19 @@ fn file_names_round_trip_including_negative_times() {
         assert_eq!((f.lo, f.hi, f.min_ms, f.max_ms), (lo, hi, min, max));
     }
     assert!(DataFile::parse(PathBuf::from(".tmp-abc.parquet")).is_none());
+}
+
+#[tokio::test]
+async fn two_stores_sharing_a_directory_never_overwrite_each_others_files() {
+    // Two nodes on one volume: each has its own cached sequence numbers.
+    let d = dir();
+    let (a, b) = (ParquetStore::open(&d).unwrap(), ParquetStore::open(&d).unwrap());
+    let t = Uuid::new_v4();
+    for i in 0..10 {
+        let store = if i % 2 == 0 { &a } else { &b };
+        store.append(t, Table::DeviceProcessEvents, events("dev-1", T0, 10)).await.unwrap();
+    }
+    assert_eq!(rows(&a.scan(t, Table::DeviceProcessEvents, &ScanRequest::default()).await.unwrap()), 100);
+    assert_eq!(a.stats(t).await.unwrap()[0].files, 10);
+    let _ = fs::remove_dir_all(d);
 }

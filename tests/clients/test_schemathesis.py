@@ -61,7 +61,7 @@ MDE_ROLES = [
     "Alert.ReadWrite.All", "Machine.ReadWrite.All", "Machine.Isolate", "Machine.RestrictExecution",
     "Machine.Scan", "Machine.CollectForensics", "Machine.Offboard", "Machine.StopAndQuarantine",
     "Machine.LiveResponse", "File.Read.All", "Ip.Read.All", "Url.Read.All", "User.Read.All",
-    "Ti.ReadWrite.All",
+    "Ti.ReadWrite.All", "Palisade.Ingest.All",
 ]
 MTP_ROLES = ["Incident.ReadWrite.All"]
 

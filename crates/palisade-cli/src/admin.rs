@@ -330,6 +330,23 @@ impl Client {
             req = req.json(&b);
         }
         let resp = req.send().await.with_context(|| format!("calling {path}"))?;
+        Self::answer(resp).await
+    }
+
+    /// A call with a raw body (telemetry rows), answered like [`Client::call`].
+    pub async fn call_bytes(&self, tenant: &str, path: &str, content_type: &str, body: Vec<u8>) -> Result<Value> {
+        let token = self.token(tenant).await?;
+        let req = self
+            .http
+            .post(format!("{}{path}", self.server))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        let resp = req.send().await.with_context(|| format!("calling {path}"))?;
+        Self::answer(resp).await
+    }
+
+    async fn answer(resp: reqwest::Response) -> Result<Value> {
         let status = resp.status();
         let text = resp.text().await?;
         let v: Value =

@@ -4,6 +4,7 @@
 mod admin;
 mod output;
 mod security;
+mod telemetry;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -72,6 +73,8 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         days: u32,
     },
+    /// Load telemetry (NDJSON or Arrow IPC) into an advanced hunting table of a tenant.
+    Ingest(telemetry::IngestArgs),
     /// Inject faults into the Defender API for a tenant or one application (test retry logic).
     #[command(subcommand)]
     Faults(admin::FaultsCmd),
@@ -318,6 +321,7 @@ async fn main() {
         Command::Seed { t, machines, alerts, seed, days } => {
             security::seed(&cli_config(&cli), t, *machines, *alerts, *seed, *days, &out).await
         }
+        Command::Ingest(a) => telemetry::ingest(&cli_config(&cli), a, &out).await,
         Command::Audit { tenant, since_minutes, top, conn } => {
             admin::audit(&cli_config(&cli), conn, tenant.as_deref(), *since_minutes, *top, &out).await
         }

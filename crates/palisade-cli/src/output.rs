@@ -22,6 +22,10 @@ impl Out {
         Self { format }
     }
 
+    pub fn is_json(&self) -> bool {
+        self.format == Output::Json
+    }
+
     /// Prints `json` in JSON mode, `text` otherwise.
     pub fn emit(&self, json: &Value, text: impl FnOnce() -> String) {
         match self.format {

@@ -439,6 +439,7 @@ fn every_command_has_help() {
         vec!["app", "secret", "add", "--help"],
         vec!["token", "decode", "--help"],
         vec!["keys", "rotate", "--help"],
+        vec!["ingest", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");

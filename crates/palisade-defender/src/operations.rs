@@ -112,6 +112,9 @@ operations! {
     // Advanced hunting (§3.4)
     AdvancedQueries => Mde, ["AdvancedQuery.Read.All"], ["AdvancedQuery.Read"], ViewData, 45, 1500;
     AdvancedHunting => M365d, ["AdvancedHunting.Read.All"], ["AdvancedHunting.Read"], ViewData, 45, 1500;
+    /// Palisade's telemetry ingestion: application permission only (agents and pipelines, not
+    /// people), and a quota sized for bulk loads rather than the documented API's 100/min.
+    IngestTelemetry => Mde, ["Palisade.Ingest.All"], [], None, 6000, 100000;
     // Files, IPs, domains, users (§3.5)
     GetFile => Mde, ["File.Read.All"], ["File.Read.All"], ViewData, 100, 1500;
     FileStats => Mde, ["File.Read.All"], ["File.Read.All"], ViewData, 100, 1500;

@@ -22,6 +22,10 @@ pub const MICROSOFT_GRAPH_APP_ID: Uuid = uuid!("00000003-0000-0000-c000-00000000
 /// certificate kept in the data directory.
 pub const PALISADE_OPERATOR_APP_ID: Uuid = uuid!("5a1e5ade-0b5e-4c1a-9f3e-7a11ade0cafe");
 
+/// The application permission of Palisade's telemetry ingestion API.
+pub const PALISADE_INGEST_ROLE: &str = "Palisade.Ingest.All";
+pub const PALISADE_INGEST_ROLE_ID: Uuid = uuid!("226d5bfa-6426-5baa-a130-74b1c7c55c9d");
+
 /// Namespace for derived ids (a fixed random UUID).
 const NAMESPACE: Uuid = uuid!("8d7c0a54-63f5-4b0e-9d4e-0c6f4ee7a1b2");
 
@@ -103,6 +107,9 @@ pub fn windows_defender_atp() -> Application {
             "Read and Write Integration settings",
             uuid!("7c6f6912-60e9-4fcd-bb2a-c25bc35e8c59"),
         ),
+        // Palisade's own: writing the advanced hunting tables (the real service has no ingestion
+        // API). Its id is `derived_id(&[<this app id>, "Palisade.Ingest.All"])`, fixed here.
+        (PALISADE_INGEST_ROLE, "Ingest telemetry into the advanced hunting tables", PALISADE_INGEST_ROLE_ID),
     ];
     // Legacy portal roles assignable to users, not API permissions.
     let user_roles: &[(&str, &str, Uuid)] = &[
@@ -434,6 +441,12 @@ mod tests {
             "71fe6b80-7034-4028-9ed8-0f316df9c3ff"
         );
         assert!(microsoft_threat_protection().answers_to("https://api.security.microsoft.com"));
+    }
+
+    #[test]
+    fn the_ingest_role_id_is_the_derived_one() {
+        let derived = derived_id(&[&WINDOWS_DEFENDER_ATP_APP_ID.to_string(), PALISADE_INGEST_ROLE]);
+        assert_eq!(PALISADE_INGEST_ROLE_ID, derived);
     }
 
     #[test]

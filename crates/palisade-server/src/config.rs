@@ -26,6 +26,8 @@ pub struct Config {
     /// The in-process device agent that runs response actions (delays, failure rate, time-outs).
     pub agent: palisade_defender::agent::AgentConfig,
     pub log: LogSettings,
+    /// The advanced hunting tables: retention and compaction of the Parquet files.
+    pub telemetry: TelemetrySettings,
     /// API-only node: serve the Defender API (and download links) and trust an identity provider
     /// elsewhere by its JWKS URL, so API nodes scale apart from token issuance.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,6 +43,24 @@ pub struct IdentitySettings {
     pub lockout_seconds: i64,
     /// How often a node re-reads signing keys (picks up rotations made elsewhere).
     pub key_refresh_secs: u64,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// Rows older than this many days are dropped (the hunting API queries 30 days).
+    pub retention_days: u32,
+    /// How often retention and compaction of small files run.
+    pub maintenance_secs: u64,
+    /// Largest ingestion request body, in MiB.
+    pub max_request_mib: usize,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self { retention_days: 30, maintenance_secs: 3600, max_request_mib: 256 }
+    }
 }
 
 /// `[api_node]`: where the trusted identity provider publishes its keys, and how often to fetch
@@ -110,6 +130,7 @@ impl Default for Config {
             throttling: Default::default(),
             agent: Default::default(),
             log: LogSettings::default(),
+            telemetry: TelemetrySettings::default(),
             api_node: None,
         }
     }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod dropin;
 pub mod fault_cache;
 pub mod http;
+pub mod ingest;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,10 @@ pub struct AppState {
     pub faults: Arc<dyn palisade_defender::faults::FaultStore>,
     /// Machines, alerts, actions, incidents, files, users and portal RBAC, keyed by tenant.
     pub security: Arc<dyn palisade_defender::store::SecurityStore>,
+    /// The advanced hunting tables, keyed by tenant.
+    pub telemetry: Arc<dyn palisade_telemetry::TelemetryStore>,
+    /// Largest ingestion request body, in bytes.
+    pub max_ingest_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +63,8 @@ pub enum ServerError {
     Bootstrap(#[from] palisade_identity::admin::GraphError),
     #[error("cannot listen on {addr}: {source}. Is another process using it? Choose another with --listen.")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("telemetry store: {0}")]
+    Telemetry(String),
     #[error("TLS configuration: {0}")]
     Tls(String),
     /// Not a `#[source]`: the message already carries it, and error chains would repeat it.
@@ -157,7 +164,11 @@ pub fn router(state: AppState) -> Router {
         .route("/palisade/v1/tenants/{tid}/groups", get(operator::list_groups).post(operator::create_group))
         .route("/palisade/v1/tenants/{tid}/groups/{gid}/members", post(operator::change_member))
         .route("/palisade/v1/tenants/{tid}/rbac", get(operator::get_rbac).put(operator::put_rbac))
-        .route("/palisade/v1/tenants/{tid}/fixtures", post(operator::load_fixtures));
+        .route("/palisade/v1/tenants/{tid}/fixtures", post(operator::load_fixtures))
+        .route(
+            "/palisade/v1/tenants/{tid}/telemetry/{table}",
+            post(http::telemetry::operator_ingest).layer(axum::extract::DefaultBodyLimit::disable()),
+        );
     layered(routes, state)
 }
 
@@ -255,6 +266,11 @@ fn api_routes() -> Router<AppState> {
         // Microsoft 365 Defender incidents.
         .route("/incidents", get(sec::list_incidents))
         .route("/incidents/{id}", get(sec::get_incident).merge(patch(sec::update_incident)))
+        // Palisade's telemetry ingestion (the size limit is the handler's, from config).
+        .route(
+            "/palisade/ingest/{table}",
+            post(http::telemetry::ingest).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
 }
 
 /// Opens the embedded store and key ring, creates TLS material and the first-run directory.
@@ -269,6 +285,10 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
     let tls = TlsPaths::new(&config.data_dir);
     let tls_setup = palisade_crypto::tls::ensure(&tls, &config.tls_extra_names)?;
     let backend = Arc::new(SqliteStore::open(&config.data_dir)?);
+    let telemetry = Arc::new(
+        palisade_telemetry::parquet_store::ParquetStore::open(&config.data_dir)
+            .map_err(|e| ServerError::Telemetry(e.to_string()))?,
+    );
     let stores = Stores::from_backend(backend.clone());
     let keys =
         Arc::new(KeyRing::open(stores.clone(), Duration::from_secs(config.identity.key_refresh_secs.max(1))).await?);
@@ -294,6 +314,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         audit: audit_log::AuditLog::spawn(backend.clone()),
         faults: Arc::new(fault_cache::CachedFaults::new(backend.clone())),
         security: backend,
+        telemetry,
+        max_ingest_bytes: config.telemetry.max_request_mib.saturating_mul(1 << 20),
     };
     Ok(Prepared { state, tls, tls_setup, first_run })
 }
@@ -365,6 +387,32 @@ fn spawn_agent(store: Arc<dyn palisade_defender::store::SecurityStore>, cfg: pal
     });
 }
 
+/// Drops telemetry past retention and merges small files, now and then every interval. Safe on
+/// every node at once: both are idempotent and crash-safe in the store.
+fn spawn_telemetry_maintenance(
+    store: Arc<dyn palisade_telemetry::TelemetryStore>,
+    settings: config::TelemetrySettings,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(settings.maintenance_secs.max(60)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let keep_from = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(settings.retention_days));
+            match store.retain(keep_from).await {
+                Ok(n) if n > 0 => tracing::info!(files = n, "telemetry past retention dropped"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "telemetry retention failed"),
+            }
+            match store.compact().await {
+                Ok(n) if n > 0 => tracing::info!(files = n, "small telemetry files compacted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "telemetry compaction failed"),
+            }
+        }
+    });
+}
+
 /// Binds every listen address (and the drop-in port, if configured) and starts serving.
 pub async fn start(prepared: &Prepared, config: &Config) -> Result<Running, ServerError> {
     let rustls = Arc::new(rustls_config(&prepared.tls)?);
@@ -405,6 +453,7 @@ pub async fn start(prepared: &Prepared, config: &Config) -> Result<Running, Serv
         running.addrs.push(bound);
     }
     spawn_agent(prepared.state.security.clone(), config.agent.clone());
+    spawn_telemetry_maintenance(prepared.state.telemetry.clone(), config.telemetry.clone());
     // Expired codes, refresh tokens, device codes and sessions are purged in the background.
     let grants = prepared.state.identity.stores.grants.clone();
     tokio::spawn(async move {

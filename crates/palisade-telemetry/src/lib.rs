@@ -3,6 +3,7 @@
 //! and ingestion use (tenant-keyed, time-partitioned, Arrow batches); [`parquet_store`] is the
 //! embedded backend, Parquet files per tenant, table and day under the data directory.
 
+pub mod device_info;
 pub mod ingest;
 pub mod parquet_store;
 pub mod schema;

@@ -60,6 +60,8 @@ pub const API_SEGMENTS: &[&str] = &[
     "stats",
     "incidents",
     "openapi.json",
+    "palisade",
+    "ingest",
 ];
 
 /// Rewrites `/api/...` paths to the canonical casing of [`API_SEGMENTS`].

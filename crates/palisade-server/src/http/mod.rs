@@ -9,3 +9,4 @@ pub mod openapi;
 pub mod operator;
 pub mod pages;
 pub mod security;
+pub mod telemetry;

@@ -67,6 +67,8 @@ enum Answer {
     Stats(&'static str),
     /// This document.
     Document,
+    /// 200, what an ingestion request stored.
+    Ingested,
 }
 
 /// One documented operation.
@@ -83,6 +85,8 @@ pub(crate) struct Op {
     operation: Option<Operation>,
     query: Query,
     body: Option<fn() -> Value>,
+    /// The body is telemetry rows (NDJSON or Arrow IPC), not JSON.
+    rows_body: bool,
     answer: Answer,
 }
 
@@ -96,6 +100,7 @@ const fn op(method: &'static str, route: &'static str, id: &'static str, operati
         operation: Some(operation),
         query: Query::None,
         body: None,
+        rows_body: false,
         answer,
     }
 }
@@ -113,6 +118,10 @@ impl Op {
         self.body = Some(b);
         self
     }
+    const fn rows_body(mut self) -> Self {
+        self.rows_body = true;
+        self
+    }
     const fn path(mut self, p: &'static str) -> Self {
         self.path = p;
         self
@@ -127,6 +136,7 @@ impl Op {
             (_, "files" | "ips" | "domains" | "users") => "Entities",
             (_, "indicators") => "Indicators",
             (_, "incidents") => "Incidents",
+            (_, "palisade") => "Telemetry ingestion (Palisade)",
             _ => "Meta",
         }
     }
@@ -153,6 +163,7 @@ pub(crate) fn operations() -> &'static [Op] {
                 operation: None,
                 query: Query::None,
                 body: None,
+                rows_body: false,
                 answer: Document,
             },
             // Alerts.
@@ -345,6 +356,13 @@ pub(crate) fn operations() -> &'static [Op] {
             op("patch", "/incidents/{id}", "updateIncident", O::UpdateIncident, Entity("Incident"))
                 .doc("Update an incident.")
                 .body(incident_update_body),
+            op("post", "/palisade/ingest/{table}", "ingestTelemetry", O::IngestTelemetry, Ingested)
+                .doc(
+                    "Append rows to an advanced hunting table of the caller's tenant (Palisade only). Every row is \
+                     checked against the table's schema; a bad value refuses the whole request with its row and \
+                     column, and nothing of it is stored. DeviceInfo rows onboard or update machines.",
+                )
+                .rows_body(),
         ]
     });
     &OPS
@@ -564,6 +582,10 @@ fn path_parameter(op: &Op, name: &str) -> Value {
         ("domain", _) => (json!({"type": "string"}), "Domain name."),
         ("timestamp", _) => (json!({"type": "string", "format": "date-time"}), "Within the past 30 days."),
         ("index", _) => (json!({"type": "integer", "minimum": 0}), "Index of the live response command."),
+        ("table", _) => (
+            json!({"type": "string", "enum": palisade_telemetry::Table::ALL.iter().map(|t| t.name()).collect::<Vec<_>>()}),
+            "Advanced hunting table.",
+        ),
         _ => (json!({"type": "string"}), ""),
     };
     json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema})
@@ -692,6 +714,17 @@ fn success(answer: Answer) -> (&'static str, Value) {
         Answer::Document => {
             ("200", json!({"description": "This document.", "content": json_content(json!({"type": "object"}))}))
         }
+        Answer::Ingested => {
+            let schema = object(
+                &["table", "rowsStored", "machinesUpdated"],
+                json!({
+                    "table": {"type": "string"},
+                    "rowsStored": {"type": "integer", "minimum": 0},
+                    "machinesUpdated": {"type": "integer", "minimum": 0},
+                }),
+            );
+            ("200", json!({"description": "Stored durably.", "content": json_content(schema)}))
+        }
     }
 }
 
@@ -732,6 +765,15 @@ fn operation_object(op: &Op) -> Value {
     }
     if let Some(body) = op.body {
         o.insert("requestBody".into(), json!({"required": true, "content": json_content(body())}));
+    }
+    if op.rows_body {
+        o.insert(
+            "requestBody".into(),
+            json!({"required": true, "content": {
+                crate::ingest::Format::NDJSON_MEDIA_TYPE: {"schema": {"type": "string", "description": "One JSON object per line: column names as in the table, datetimes as ISO 8601 strings, dynamic columns as JSON text or values."}},
+                crate::ingest::Format::ARROW_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary", "description": "An Arrow IPC stream whose columns are (a subset of) the table's."}},
+            }}),
+        );
     }
     let mut responses = Map::new();
     let (status, ok) = success(op.answer);
@@ -843,10 +885,19 @@ fn base_document() -> Value {
         let item = paths.entry(op.path).or_insert_with(|| json!({}));
         item[op.method] = operation_object(op);
     }
-    let tags: Vec<Value> = ["Alerts", "Machines", "Machine actions", "Entities", "Indicators", "Incidents", "Meta"]
-        .iter()
-        .map(|t| json!({"name": t}))
-        .collect();
+    let tags: Vec<Value> = [
+        "Alerts",
+        "Machines",
+        "Machine actions",
+        "Entities",
+        "Indicators",
+        "Incidents",
+        "Telemetry ingestion (Palisade)",
+        "Meta",
+    ]
+    .iter()
+    .map(|t| json!({"name": t}))
+    .collect();
     json!({
         "openapi": "3.0.3",
         "info": {

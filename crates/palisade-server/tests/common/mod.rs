@@ -26,6 +26,7 @@ pub struct TestServer {
     pub audit: palisade_server::audit_log::AuditLog,
     pub faults: std::sync::Arc<dyn palisade_defender::faults::FaultStore>,
     pub security: std::sync::Arc<dyn palisade_defender::store::SecurityStore>,
+    pub telemetry: std::sync::Arc<dyn palisade_telemetry::TelemetryStore>,
     running: Option<Running>,
 }
 
@@ -59,6 +60,7 @@ impl TestServer {
             audit: prepared.state.audit.clone(),
             faults: prepared.state.faults.clone(),
             security: prepared.state.security.clone(),
+            telemetry: prepared.state.telemetry.clone(),
             running: Some(running),
         }
     }

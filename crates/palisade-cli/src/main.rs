@@ -2,6 +2,7 @@
 //! App registrations and Users blades do.
 
 mod admin;
+mod demo;
 mod output;
 mod security;
 mod telemetry;
@@ -73,6 +74,12 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         days: u32,
     },
+    /// One command to try Palisade: server, demo tenant, an app ready to use, a simulated fleet with
+    /// a week of telemetry and incidents, and the commands to paste.
+    Demo(demo::DemoArgs),
+    /// Simulate a fleet on a running server: devices, benign telemetry and attack storylines whose
+    /// alerts, incidents and hunting rows agree.
+    Simulate(demo::SimulateArgs),
     /// Load telemetry (NDJSON or Arrow IPC) into an advanced hunting table of a tenant.
     Ingest(telemetry::IngestArgs),
     /// Inject faults into the Defender API for a tenant or one application (test retry logic).
@@ -254,7 +261,7 @@ async fn serve(cli: &Cli, args: &ServeArgs, out: &Out) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -322,6 +329,12 @@ async fn main() {
             security::seed(&cli_config(&cli), t, *machines, *alerts, *seed, *days, &out).await
         }
         Command::Ingest(a) => telemetry::ingest(&cli_config(&cli), a, &out).await,
+        Command::Simulate(a) => demo::simulate(&cli_config(&cli), a, &out).await,
+        Command::Demo(a) => {
+            let cfg = cli_config(&cli);
+            init_logging(LogFormat::Text, "warn");
+            demo::demo(cfg, a, &out).await
+        }
         Command::Audit { tenant, since_minutes, top, conn } => {
             admin::audit(&cli_config(&cli), conn, tenant.as_deref(), *since_minutes, *top, &out).await
         }

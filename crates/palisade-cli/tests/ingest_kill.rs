@@ -236,3 +236,24 @@ fn a_killed_server_loses_no_acknowledged_batch() {
     s.child.wait().unwrap();
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn palisade_simulate_runs_on_the_server_and_refuses_the_same_run_twice() {
+    let root = std::env::temp_dir().join(format!("palisade-sim-{}", uuid::Uuid::new_v4()));
+    let (dir, log) = (root.join("data"), root.join("server.log"));
+    std::fs::create_dir_all(&root).unwrap();
+    let mut s = Server::start(&dir, &log);
+    let start = (time::OffsetDateTime::now_utc() - time::Duration::days(2)).date().midnight().assume_utc();
+    let start = start.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let args = ["simulate", "--devices", "10", "--days", "1", "--seed", "3", "--start", &start];
+    let r = s.cli(&args).unwrap();
+    assert_eq!(r["phase"], "done", "{r}");
+    assert_eq!(r["machines"], 10);
+    assert!(r["rowsWritten"].as_u64().unwrap() > 5_000, "{r}");
+    assert!(r["alerts"].as_u64().unwrap() > 0, "{r}");
+    let e = s.cli(&args).unwrap_err();
+    assert!(e.contains("already holds this simulation"), "{e}");
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&root);
+}

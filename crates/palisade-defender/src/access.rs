@@ -85,6 +85,13 @@ pub fn authorize(caller: &Caller, op: Operation) -> Result<(), DefenderError> {
             if holds(scopes, req.scopes) {
                 return Ok(());
             }
+            if req.scopes.is_empty() {
+                return Err(DefenderError::forbidden(format!(
+                    "This operation accepts only application permissions ({}), not a signed-in user's token. \
+                     Call it with a client-credentials token of an app holding one.",
+                    req.app_roles.join(", ")
+                )));
+            }
             Err(DefenderError::forbidden(format!(
                 "The application does not have any of the required delegated permissions ({}) to access the resource. \
                  To grant one: palisade app permission add --app {app_id} --api \"{api}\" --permission {} --type delegated, then palisade app consent --app {app_id}.",
@@ -103,6 +110,20 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn an_application_only_operation_refuses_delegated_tokens_with_advice() {
+        let user = Caller::User {
+            app_id: "app".into(),
+            tenant_id: uuid::Uuid::nil(),
+            user_id: uuid::Uuid::nil(),
+            scopes: vec!["Machine.ReadWrite".into()],
+            roles: vec![],
+        };
+        let e = authorize(&user, Operation::IngestTelemetry).unwrap_err();
+        assert_eq!(e.status, 403);
+        assert!(e.message.contains("only application permissions (Palisade.Ingest.All)"), "{}", e.message);
+    }
+
+    #[test]
     fn every_permission_named_exists_in_the_catalogue() {
         let (mde, mtp) = (catalog::windows_defender_atp(), catalog::microsoft_threat_protection());
         for op in Operation::ALL {
@@ -111,7 +132,9 @@ mod tests {
                 ApiFamily::Mde => &mde,
                 ApiFamily::M365d => &mtp,
             };
-            assert!(!req.app_roles.is_empty() && !req.scopes.is_empty(), "{op:?}");
+            // Ingestion is for pipelines only: no delegated scope, by design.
+            let app_only = *op == Operation::IngestTelemetry;
+            assert!(!req.app_roles.is_empty() && (app_only || !req.scopes.is_empty()), "{op:?}");
             for r in req.app_roles {
                 assert!(
                     res.app_roles

@@ -275,18 +275,20 @@ fn vanished(action: &MachineAction, now: OffsetDateTime) -> Step {
 }
 
 /// One pass of the agent over the open actions of every tenant (up to 500, oldest first). Returns
-/// how many transitions were written; a lost compare-and-set (a cancel won) is not counted and is
-/// not an error. Call it on a timer; `rng` yields uniform draws in `[0, 1)`.
+/// the transitions written, as (tenant, action in its new state), so the caller can let the device
+/// show their effect (a finished scan reports a sensor event); a lost compare-and-set (a cancel
+/// won) is not among them and is not an error. Call it on a timer; `rng` yields uniform draws in
+/// `[0, 1)`.
 pub async fn run_once(
     store: &dyn SecurityStore,
     cfg: &AgentConfig,
     now: OffsetDateTime,
     rng: &mut impl FnMut() -> f64,
-) -> Result<usize, SecurityStoreError> {
+) -> Result<Vec<(Uuid, MachineAction)>, SecurityStoreError> {
     // Devices are cached for the pass and updated after each write, so two actions finishing on
     // one device in the same pass (say, isolate and restrict) both keep their effect.
     let mut devices: HashMap<(Uuid, String), Option<MachineRecord>> = HashMap::new();
-    let mut written = 0;
+    let mut written = vec![];
     for (tenant, action) in store.open_actions(500).await? {
         let key = (tenant, action.machine_id.clone());
         if !devices.contains_key(&key) {
@@ -300,10 +302,10 @@ pub async fn run_once(
         };
         let Some(next) = next else { continue };
         if store.transition_action(tenant, &next.action, &next.from, next.device.as_ref()).await? {
-            written += 1;
             if let (Some(r), Some(d)) = (record.as_mut(), next.device) {
                 r.state = d;
             }
+            written.push((tenant, next.action));
         }
     }
     Ok(written)

@@ -9,6 +9,7 @@ pub mod dropin;
 pub mod fault_cache;
 pub mod http;
 pub mod ingest;
+pub mod simulation;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,6 +50,20 @@ pub struct AppState {
     pub telemetry: Arc<dyn palisade_telemetry::TelemetryStore>,
     /// Largest ingestion request body, in bytes.
     pub max_ingest_bytes: usize,
+    /// Simulation runs started on this node.
+    pub simulations: simulation::Simulations,
+    pub data_dir: std::path::PathBuf,
+}
+
+impl AppState {
+    /// Where simulations write.
+    pub fn simulation_target(&self) -> simulation::Target {
+        simulation::Target {
+            security: self.security.clone(),
+            telemetry: self.telemetry.clone(),
+            data_dir: self.data_dir.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +183,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/palisade/v1/tenants/{tid}/telemetry/{table}",
             post(http::telemetry::operator_ingest).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/palisade/v1/tenants/{tid}/simulation",
+            post(operator::start_simulation).get(operator::simulation_status),
         );
     layered(routes, state)
 }
@@ -316,6 +335,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         security: backend,
         telemetry,
         max_ingest_bytes: config.telemetry.max_request_mib.saturating_mul(1 << 20),
+        simulations: simulation::Simulations::default(),
+        data_dir: config.data_dir.clone(),
     };
     Ok(Prepared { state, tls, tls_setup, first_run })
 }
@@ -368,7 +389,11 @@ fn rustls_config(tls: &TlsPaths) -> Result<rustls::ServerConfig, ServerError> {
 /// Runs the device agent: polls open response actions and moves them along their lifecycle.
 /// Every node may run it — transitions are compare-and-set in the store, so two agents never
 /// both apply one.
-fn spawn_agent(store: Arc<dyn palisade_defender::store::SecurityStore>, cfg: palisade_defender::agent::AgentConfig) {
+fn spawn_agent(
+    store: Arc<dyn palisade_defender::store::SecurityStore>,
+    telemetry: Arc<dyn palisade_telemetry::TelemetryStore>,
+    cfg: palisade_defender::agent::AgentConfig,
+) {
     let period = (cfg.pickup_delay.min(cfg.run_delay) / 2).clamp(Duration::from_millis(20), Duration::from_secs(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
@@ -379,12 +404,43 @@ fn spawn_agent(store: Arc<dyn palisade_defender::store::SecurityStore>, cfg: pal
             match palisade_defender::agent::run_once(store.as_ref(), &cfg, time::OffsetDateTime::now_utc(), &mut rng)
                 .await
             {
-                Ok(n) if n > 0 => tracing::debug!(transitions = n, "device agent pass"),
+                Ok(moved) if !moved.is_empty() => {
+                    tracing::debug!(transitions = moved.len(), "device agent pass");
+                    report_effects(store.as_ref(), telemetry.as_ref(), &moved).await;
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "device agent pass failed"),
             }
         }
     });
+}
+
+/// The sensor events of finished actions (a scan's `DeviceEvents` row), written to the hunting
+/// tables. Best effort: the action's own state is already stored, and a lost event is logged.
+async fn report_effects(
+    store: &dyn palisade_defender::store::SecurityStore,
+    telemetry: &dyn palisade_telemetry::TelemetryStore,
+    moved: &[(uuid::Uuid, palisade_defender::model::MachineAction)],
+) {
+    for (tenant, action) in moved {
+        let machine = match store.machine(*tenant, &action.machine_id).await {
+            Ok(Some(m)) => m.machine,
+            _ => continue,
+        };
+        let events = palisade_simulator::effects::action_events(&machine, action);
+        if events.is_empty() {
+            continue;
+        }
+        let mut sink = palisade_simulator::Sink::new();
+        for e in &events {
+            sink.push(e);
+        }
+        for (table, batch) in sink.finish() {
+            if let Err(e) = telemetry.append(*tenant, table, batch).await {
+                tracing::warn!(error = %e, action = %action.id, "could not record the action's sensor event");
+            }
+        }
+    }
 }
 
 /// Drops telemetry past retention and merges small files, now and then every interval. Safe on
@@ -452,8 +508,11 @@ pub async fn start(prepared: &Prepared, config: &Config) -> Result<Running, Serv
         running.handles.push(handle);
         running.addrs.push(bound);
     }
-    spawn_agent(prepared.state.security.clone(), config.agent.clone());
+    spawn_agent(prepared.state.security.clone(), prepared.state.telemetry.clone(), config.agent.clone());
     spawn_telemetry_maintenance(prepared.state.telemetry.clone(), config.telemetry.clone());
+    if config.api_node.is_none() {
+        tokio::spawn(simulation::resume_live(prepared.state.simulation_target()));
+    }
     // Expired codes, refresh tokens, device codes and sessions are purged in the background.
     let grants = prepared.state.identity.stores.grants.clone();
     tokio::spawn(async move {

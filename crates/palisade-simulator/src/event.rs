@@ -296,7 +296,10 @@ impl Sink {
             Kind::ProcessCreated { process, initiator } => {
                 rows.str(head.action_type, "ProcessCreated");
                 let [lid, signer, status] = *cached(table, &PROC_EXTRA, || {
-                    indexes(table, ["InitiatingProcessLogonId", "InitiatingProcessSignerType", "InitiatingProcessSignatureStatus"])
+                    indexes(
+                        table,
+                        ["InitiatingProcessLogonId", "InitiatingProcessSignerType", "InitiatingProcessSignatureStatus"],
+                    )
                 });
                 let c = ProcessCols::get();
                 subject(rows, c, process);
@@ -310,7 +313,16 @@ impl Sink {
                 let [rip, rport, rurl, lip, lport, proto, ltype, rtype] = *cached(table, &NET, || {
                     indexes(
                         table,
-                        ["RemoteIP", "RemotePort", "RemoteUrl", "LocalIP", "LocalPort", "Protocol", "LocalIPType", "RemoteIPType"],
+                        [
+                            "RemoteIP",
+                            "RemotePort",
+                            "RemoteUrl",
+                            "LocalIP",
+                            "LocalPort",
+                            "Protocol",
+                            "LocalIPType",
+                            "RemoteIPType",
+                        ],
                     )
                 });
                 rows.str(rip, &n.remote_ip);
@@ -364,7 +376,13 @@ impl Sink {
                 let [key, ty, name, data, prev] = *cached(table, &REG, || {
                     indexes(
                         table,
-                        ["RegistryKey", "RegistryValueType", "RegistryValueName", "RegistryValueData", "PreviousRegistryValueData"],
+                        [
+                            "RegistryKey",
+                            "RegistryValueType",
+                            "RegistryValueName",
+                            "RegistryValueData",
+                            "PreviousRegistryValueData",
+                        ],
                     )
                 });
                 rows.str(key, &r.key);
@@ -415,7 +433,9 @@ impl Sink {
             }
             Kind::ImageLoaded { image, initiator } => {
                 rows.str(head.action_type, "ImageLoaded");
-                let c = *cached(table, &IMAGE, || indexes(table, ["FileName", "FolderPath", "SHA1", "SHA256", "MD5", "FileSize"]));
+                let c = *cached(table, &IMAGE, || {
+                    indexes(table, ["FileName", "FolderPath", "SHA1", "SHA256", "MD5", "FileSize"])
+                });
                 file_cols(rows, c, image);
                 initiating(rows, table, initiator);
             }
@@ -450,7 +470,11 @@ impl Head {
 
 type PerTable<const N: usize> = [OnceLock<[usize; N]>; 12];
 
-fn cached<const N: usize>(table: Table, cells: &'static PerTable<N>, f: impl FnOnce() -> [usize; N]) -> &'static [usize; N] {
+fn cached<const N: usize>(
+    table: Table,
+    cells: &'static PerTable<N>,
+    f: impl FnOnce() -> [usize; N],
+) -> &'static [usize; N] {
     cells[table as usize].get_or_init(f)
 }
 

@@ -13,9 +13,13 @@
 //! no hash-map iteration order reaches the output.
 
 pub mod benign;
+pub mod catalog;
+pub mod effects;
 pub mod event;
 pub mod fleet;
+pub mod live;
 pub mod rows;
+pub mod run;
 pub mod story;
 
 use time::{Duration, OffsetDateTime};
@@ -69,6 +73,7 @@ impl SimOptions {
 }
 
 /// Everything decided before any day is written.
+#[derive(Clone)]
 pub struct Plan {
     pub tenant: Uuid,
     pub opts: SimOptions,
@@ -79,7 +84,7 @@ pub struct Plan {
 /// Builds the fleet and the storylines.
 pub fn plan(tenant: Uuid, opts: &SimOptions) -> Plan {
     let fleet = Fleet::build(tenant, opts);
-    let attacks = if opts.attacks { story::plan(&fleet, opts) } else { story::Attacks::default() };
+    let attacks = if opts.attacks { story::plan_for(tenant, &fleet, opts) } else { story::Attacks::default() };
     Plan { tenant, opts: opts.clone(), fleet, attacks }
 }
 

@@ -31,7 +31,9 @@ impl Col {
             DataType::Int32 => Col::Int(Int32Builder::with_capacity(rows)),
             DataType::Float64 => Col::Real(Float64Builder::with_capacity(rows)),
             DataType::Boolean => Col::Bool(BooleanBuilder::with_capacity(rows)),
-            DataType::Timestamp(TimeUnit::Nanosecond, None) => Col::Time(TimestampNanosecondBuilder::with_capacity(rows)),
+            DataType::Timestamp(TimeUnit::Nanosecond, None) => {
+                Col::Time(TimestampNanosecondBuilder::with_capacity(rows))
+            }
             DataType::Duration(TimeUnit::Nanosecond) => Col::Span(DurationNanosecondBuilder::with_capacity(rows)),
             other => unreachable!("no telemetry column is stored as {other}"),
         }

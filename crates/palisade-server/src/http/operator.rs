@@ -207,3 +207,37 @@ pub async fn load_fixtures(
     tracing::info!(tenant = %tenant, ?counts, elapsed_ms = started.elapsed().as_millis() as u64, "fixture fleet loaded");
     Ok(Json(counts).into_response())
 }
+
+/// `POST /palisade/v1/tenants/{tid}/simulation`: starts a simulated fleet with telemetry and
+/// attacks (202); follow it with `GET`.
+pub async fn start_simulation(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(tenant): Path<Uuid>,
+    Json(req): Json<crate::simulation::SimulationRequest>,
+) -> GResult {
+    use crate::simulation::{SimulationError, start};
+    operator(&c)?;
+    let t = s
+        .identity
+        .stores
+        .directory
+        .tenant(tenant)
+        .await
+        .map_err(GraphError::from)?
+        .ok_or_else(|| GraphError::not_found(tenant))?;
+    match start(&s.simulations, s.simulation_target(), tenant, &t.default_domain, req) {
+        Ok(()) => Ok((axum::http::StatusCode::ACCEPTED, Json(s.simulations.status(tenant))).into_response()),
+        Err(SimulationError::Busy) => Err(GraphError::conflict(SimulationError::Busy.to_string()).into()),
+        Err(e) => Err(GraphError::bad_request(e.to_string()).into()),
+    }
+}
+
+/// `GET /palisade/v1/tenants/{tid}/simulation`: the run's progress on this node.
+pub async fn simulation_status(State(s): State<AppState>, c: Caller, Path(tenant): Path<Uuid>) -> GResult {
+    operator(&c)?;
+    tenant_exists(&s, tenant).await?;
+    let status =
+        s.simulations.status(tenant).ok_or_else(|| GraphError::not_found(format!("simulation of {tenant}")))?;
+    Ok(Json(status).into_response())
+}

@@ -51,15 +51,15 @@ impl Col {
         }
     }
 
-    fn null(&mut self) {
+    fn nulls(&mut self, n: usize) {
         match self {
-            Col::Str(b) => b.append_null(),
-            Col::Long(b) => b.append_null(),
-            Col::Int(b) => b.append_null(),
-            Col::Real(b) => b.append_null(),
-            Col::Bool(b) => b.append_null(),
-            Col::Time(b) => b.append_null(),
-            Col::Span(b) => b.append_null(),
+            Col::Str(b) => b.append_nulls(n),
+            Col::Long(b) => b.append_nulls(n),
+            Col::Int(b) => b.append_nulls(n),
+            Col::Real(b) => b.append_nulls(n),
+            Col::Bool(b) => b.append_nulls(n),
+            Col::Time(b) => b.append_nulls(n),
+            Col::Span(b) => b.append_nulls(n),
         }
     }
 
@@ -77,9 +77,15 @@ impl Col {
 }
 
 /// Rows of one table being built.
+///
+/// Nulls are written lazily: a column remembers how many rows it covers and catches up with one
+/// bulk `append_nulls` when it is next set (or at [`Rows::finish`]). Most columns of a wide
+/// table are null in most rows, so completing a row costs nothing per column.
 pub struct Rows {
     table: Table,
     cols: Vec<Col>,
+    /// Rows each column holds so far (values and nulls).
+    filled: Vec<usize>,
     len: usize,
 }
 
@@ -90,7 +96,8 @@ impl Rows {
 
     pub fn with_capacity(table: Table, rows: usize) -> Rows {
         let schema = table.arrow_schema();
-        Rows { table, cols: schema.fields().iter().map(|f| Col::new(f.data_type(), rows)).collect(), len: 0 }
+        let cols: Vec<Col> = schema.fields().iter().map(|f| Col::new(f.data_type(), rows)).collect();
+        Rows { table, filled: vec![0; cols.len()], cols, len: 0 }
     }
 
     pub fn table(&self) -> Table {
@@ -106,10 +113,16 @@ impl Rows {
         self.len == 0
     }
 
+    /// The column, caught up to the current row and counted as set in it.
     #[inline]
     fn slot(&mut self, col: usize) -> &mut Col {
+        let filled = self.filled[col];
+        debug_assert!(filled <= self.len, "{}: column {col} set twice in one row", self.table);
         let c = &mut self.cols[col];
-        debug_assert_eq!(c.len(), self.len, "{}: column {col} set twice in one row", self.table);
+        if filled < self.len {
+            c.nulls(self.len - filled);
+        }
+        self.filled[col] = self.len + 1;
         c
     }
 
@@ -174,20 +187,33 @@ impl Rows {
     /// Completes the current row: every column not set is null.
     #[inline]
     pub fn end_row(&mut self) {
-        let len = self.len;
-        for c in &mut self.cols {
-            if c.len() == len {
-                c.null();
-            }
-        }
         self.len += 1;
     }
 
-    /// The completed rows as a batch with the table's exact schema; the builder starts over empty.
+    /// The completed rows as a batch with the table's exact schema. The builder starts over
+    /// empty with room for as many rows, since the next batch is usually of the same size and
+    /// regrowing the buffers would be most of the cost.
     pub fn finish(&mut self) -> RecordBatch {
-        let columns: Vec<ArrayRef> = self.cols.iter_mut().map(Col::finish).collect();
+        let len = self.len;
+        let columns: Vec<ArrayRef> = self
+            .cols
+            .iter_mut()
+            .zip(&mut self.filled)
+            .map(|(c, filled)| {
+                if *filled < len {
+                    c.nulls(len - *filled);
+                }
+                *filled = 0;
+                debug_assert_eq!(c.len(), len);
+                c.finish()
+            })
+            .collect();
+        let schema = self.table.arrow_schema();
+        for (c, f) in self.cols.iter_mut().zip(schema.fields()) {
+            *c = Col::new(f.data_type(), len.max(1024));
+        }
         self.len = 0;
-        RecordBatch::try_new(self.table.arrow_schema(), columns).expect("builders follow the table schema")
+        RecordBatch::try_new(schema, columns).expect("builders follow the table schema")
     }
 }
 

@@ -77,12 +77,18 @@ pub fn units(plan: &Plan) -> Vec<Unit> {
 
 /// The rows of one unit, one batch per non-empty table.
 pub fn generate_unit(plan: &Plan, unit: &Unit) -> Vec<(Table, RecordBatch)> {
-    let mut sink = Sink::new();
-    benign::devices_day(plan, unit.day, unit.devices.clone(), &mut sink);
-    if unit.storylines {
-        plan.attacks.day(&plan.opts, unit.day, &mut sink);
+    // One sink per thread, reused: its builders keep the size of the previous unit, which saves
+    // regrowing (and page-faulting) every column's buffers for each unit.
+    thread_local! {
+        static SINK: std::cell::RefCell<Sink> = std::cell::RefCell::new(Sink::new());
     }
-    sink.finish()
+    SINK.with_borrow_mut(|sink| {
+        benign::devices_day(plan, unit.day, unit.devices.clone(), sink);
+        if unit.storylines {
+            plan.attacks.day(&plan.opts, unit.day, sink);
+        }
+        sink.finish()
+    })
 }
 
 /// The rows of simulated day `d` (benign activity, snapshots, storylines), one batch per

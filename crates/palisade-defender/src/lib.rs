@@ -16,6 +16,7 @@ pub mod operations;
 pub mod package;
 pub mod quota;
 pub mod rbac;
+pub mod sample;
 pub mod schemas;
 pub mod store;
 pub mod triage;

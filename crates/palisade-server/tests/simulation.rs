@@ -20,32 +20,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-const MDE: &str = "https://api.securitycenter.microsoft.com/.default";
 const TENANT: uuid::Uuid = uuid::uuid!("5e1a7ed0-5e1a-4e1a-8e1a-5e1a7ed05e1a");
-
-async fn app_token(s: &TestServer, tenant: &Tenant, roles: &[(&str, &str)]) -> String {
-    let app = s.app(tenant, &format!("App {}", uuid::Uuid::new_v4()), SignInAudience::AzureADMyOrg, &[], false).await;
-    for (api, r) in roles {
-        s.permission(tenant, &app, api, r, PermissionKind::Role).await;
-    }
-    s.consent(tenant, &app).await;
-    let secret = s.secret(tenant, &app).await;
-    let scope =
-        if roles[0].0 == "Microsoft Threat Protection" { "https://api.security.microsoft.com/.default" } else { MDE };
-    let (st, b) = s
-        .token_v2(
-            &tenant.id.to_string(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &app.app_id.to_string()),
-                ("client_secret", &secret),
-                ("scope", scope),
-            ],
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{b}");
-    b["access_token"].as_str().unwrap().to_string()
-}
 
 /// A tenant with a fixed id (the simulation is seeded by it), simulated with `opts`.
 async fn simulated(s: &TestServer, opts: &SimOptions) -> Tenant {
@@ -100,10 +75,10 @@ async fn get(s: &TestServer, token: &str, path: &str) -> Value {
 
 /// The API's view of the tenant, with the server's own address taken out.
 async fn api_hash(s: &TestServer, tenant: &Tenant) -> String {
-    let mde =
-        app_token(s, tenant, &[("WindowsDefenderATP", "Alert.Read.All"), ("WindowsDefenderATP", "Machine.Read.All")])
-            .await;
-    let mtp = app_token(s, tenant, &[("Microsoft Threat Protection", "Incident.Read.All")]).await;
+    let mde = s
+        .app_token(tenant, &[("WindowsDefenderATP", "Alert.Read.All"), ("WindowsDefenderATP", "Machine.Read.All")])
+        .await;
+    let mtp = s.app_token(tenant, &[("Microsoft Threat Protection", "Incident.Read.All")]).await;
     let mut h = Sha256::new();
     for (token, path) in [
         (&mde, "/api/machines?$orderby=computerDnsName&$top=10000"),
@@ -183,8 +158,8 @@ fn ns(s: &str) -> i64 {
 async fn alert_evidence_is_in_the_hunting_tables_and_incidents_hold_real_alerts() {
     let s = TestServer::start().await;
     let t = simulated(&s, &options()).await;
-    let mde = app_token(&s, &t, &[("WindowsDefenderATP", "Alert.Read.All")]).await;
-    let mtp = app_token(&s, &t, &[("Microsoft Threat Protection", "Incident.Read.All")]).await;
+    let mde = s.app_token(&t, &[("WindowsDefenderATP", "Alert.Read.All")]).await;
+    let mtp = s.app_token(&t, &[("Microsoft Threat Protection", "Incident.Read.All")]).await;
     let alerts = get(&s, &mde, "/api/alerts?$expand=evidence&$top=10000").await["value"].as_array().unwrap().clone();
     assert!(alerts.len() >= 4, "every storyline raises alerts: {}", alerts.len());
     let procs = Rows { batches: table(&s, Table::DeviceProcessEvents).await, table: Table::DeviceProcessEvents };
@@ -269,16 +244,16 @@ async fn devices_react_to_response_actions() {
     .await;
     let opts = options();
     let t = simulated(&s, &opts).await;
-    let token = app_token(
-        &s,
-        &t,
-        &[
-            ("WindowsDefenderATP", "Machine.Read.All"),
-            ("WindowsDefenderATP", "Machine.Isolate"),
-            ("WindowsDefenderATP", "Machine.Scan"),
-        ],
-    )
-    .await;
+    let token = s
+        .app_token(
+            &t,
+            &[
+                ("WindowsDefenderATP", "Machine.Read.All"),
+                ("WindowsDefenderATP", "Machine.Isolate"),
+                ("WindowsDefenderATP", "Machine.Scan"),
+            ],
+        )
+        .await;
     let machines =
         get(&s, &token, "/api/machines?$filter=osPlatform eq 'Windows11' or osPlatform eq 'Windows10'&$top=100").await;
     let machines: Vec<Value> =

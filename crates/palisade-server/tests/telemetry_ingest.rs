@@ -15,30 +15,7 @@ use palisade_telemetry::{ScanRequest, Table};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-const MDE: &str = "https://api.securitycenter.microsoft.com/.default";
 const DEVICE: &str = "4a1e5bc9d7e413ddd7902c2932e418702b84d0cc";
-
-async fn app_token(s: &TestServer, tenant: &Tenant, name: &str, roles: &[&str]) -> String {
-    let app = s.app(tenant, name, SignInAudience::AzureADMyOrg, &[], false).await;
-    for r in roles {
-        s.permission(tenant, &app, "WindowsDefenderATP", r, PermissionKind::Role).await;
-    }
-    s.consent(tenant, &app).await;
-    let secret = s.secret(tenant, &app).await;
-    let (st, b) = s
-        .token_v2(
-            &tenant.id.to_string(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &app.app_id.to_string()),
-                ("client_secret", &secret),
-                ("scope", MDE),
-            ],
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{b}");
-    b["access_token"].as_str().unwrap().to_string()
-}
 
 async fn post(s: &TestServer, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
     let r = s
@@ -70,8 +47,10 @@ async fn rows(s: &TestServer, tenant: &Tenant, table: Table) -> usize {
 async fn ingestion_stores_checks_every_row_and_onboards_devices() {
     let s = TestServer::start().await;
     let t = s.contoso.clone();
-    let ingest = app_token(&s, &t, "Pipeline", &["Palisade.Ingest.All"]).await;
-    let reader = app_token(&s, &t, "Reader", &["Machine.Read.All", "AdvancedQuery.Read.All"]).await;
+    let ingest = s.app_token(&t, &[("WindowsDefenderATP", "Palisade.Ingest.All")]).await;
+    let reader = s
+        .app_token(&t, &[("WindowsDefenderATP", "Machine.Read.All"), ("WindowsDefenderATP", "AdvancedQuery.Read.All")])
+        .await;
     let path = "/api/palisade/ingest/DeviceProcessEvents";
 
     // Without the permission: Defender's 403, naming what is missing.
@@ -173,7 +152,7 @@ async fn ingestion_stores_checks_every_row_and_onboards_devices() {
 
     // Rows are keyed by the token's tenant: another tenant sees none of them.
     let other = s.tenant("Fabrikam").await;
-    let other_ingest = app_token(&s, &other, "Pipeline", &["Palisade.Ingest.All"]).await;
+    let other_ingest = s.app_token(&other, &[("WindowsDefenderATP", "Palisade.Ingest.All")]).await;
     let (st, _) = post(&s, path, &other_ingest, "application/x-ndjson", process_row(1).into_bytes()).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(rows(&s, &other, Table::DeviceProcessEvents).await, 1);
@@ -185,7 +164,7 @@ async fn ingestion_stores_checks_every_row_and_onboards_devices() {
 async fn the_request_size_limit_is_enforced_with_advice() {
     let s = TestServer::start_with(|c| c.telemetry.max_request_mib = 1).await;
     let t = s.contoso.clone();
-    let ingest = app_token(&s, &t, "Pipeline", &["Palisade.Ingest.All"]).await;
+    let ingest = s.app_token(&t, &[("WindowsDefenderATP", "Palisade.Ingest.All")]).await;
     let body: String = (0..20_000).map(|i| process_row(i) + "\n").collect();
     assert!(body.len() > 1 << 20);
     let (st, b) =

@@ -14,122 +14,14 @@
 use std::net::Ipv4Addr;
 use std::sync::{Arc, OnceLock};
 
-use rand::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
 use crate::event::{Image, VersionInfo};
 
 // ---------------------------------------------------------------------------------------------
 // Randomness
 
-/// ChaCha8 with the few samplers the simulator needs, written over `next_u64` so values never
-/// depend on `rand`'s distribution algorithms (which may change between versions).
-pub struct Rng(ChaCha8Rng);
-
-impl Rng {
-    pub fn new(seed: u64, stream: u64) -> Rng {
-        let mut r = ChaCha8Rng::seed_from_u64(seed);
-        r.set_stream(stream);
-        Rng(r)
-    }
-
-    #[inline]
-    pub fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-
-    /// Uniform in `0..n` (multiply-shift; the bias is below 2^-40 for the ranges used).
-    #[inline]
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    #[inline]
-    pub fn idx(&mut self, n: usize) -> usize {
-        self.below(n as u64) as usize
-    }
-
-    /// Uniform in `lo..hi`; `lo` when the range is empty.
-    #[inline]
-    pub fn between(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo { lo } else { lo + self.below((hi - lo) as u64) as i64 }
-    }
-
-    #[inline]
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    #[inline]
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    #[inline]
-    pub fn pick<T: Copy>(&mut self, s: &[T]) -> T {
-        s[self.idx(s.len())]
-    }
-
-    /// Index drawn with the given weights (0 if they are all zero).
-    pub fn weighted_by<T>(&mut self, s: &[T], w: impl Fn(&T) -> u32) -> usize {
-        let total: u64 = s.iter().map(|x| u64::from(w(x))).sum();
-        let mut r = self.below(total);
-        for (i, x) in s.iter().enumerate() {
-            let wx = u64::from(w(x));
-            if r < wx {
-                return i;
-            }
-            r -= wx;
-        }
-        0
-    }
-
-    pub fn weighted<T: Copy>(&mut self, s: &[(T, u32)]) -> T {
-        s[self.weighted_by(s, |x| x.1)].0
-    }
-
-    /// `bytes` random bytes as hex digits appended to `out`.
-    pub fn hex(&mut self, out: &mut String, bytes: usize, upper: bool) {
-        let digits: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
-        let (mut word, mut left) = (0u64, 0);
-        for _ in 0..bytes {
-            if left == 0 {
-                word = self.next_u64();
-                left = 8;
-            }
-            let b = word as u8;
-            word >>= 8;
-            left -= 1;
-            out.push(digits[usize::from(b >> 4)] as char);
-            out.push(digits[usize::from(b & 15)] as char);
-        }
-    }
-
-    pub fn hex_string(&mut self, bytes: usize) -> String {
-        let mut s = String::with_capacity(bytes * 2);
-        self.hex(&mut s, bytes, false);
-        s
-    }
-
-    pub fn guid(&mut self) -> String {
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&self.next_u64().to_le_bytes());
-        b[8..].copy_from_slice(&self.next_u64().to_le_bytes());
-        uuid::Builder::from_random_bytes(b).into_uuid().to_string()
-    }
-}
-
-/// SplitMix64's finaliser: seeds derived from several inputs stay independent.
-pub fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-pub fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
-}
+/// The generators' deterministic sampler and mixers, shared with the API's fixtures so a
+/// binary's hash is derived the same way in both.
+pub use palisade_defender::sample::{Rng, fnv1a, mix64};
 
 /// A seed from `(base, purpose, a, b)`: every stream of the simulator is keyed this way.
 pub fn seed(base: u64, purpose: &str, a: u64, b: u64) -> u64 {

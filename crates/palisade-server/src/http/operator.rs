@@ -20,15 +20,19 @@ use crate::AppState;
 
 type GResult<T = Response> = Result<T, GraphResponse>;
 
-async fn tenant_exists(s: &AppState, tenant: Uuid) -> Result<(), GraphError> {
+/// The tenant named by the path, or Graph's 404.
+pub(crate) async fn tenant_of(s: &AppState, tenant: Uuid) -> Result<palisade_directory::Tenant, GraphError> {
     s.identity
         .stores
         .directory
         .tenant(tenant)
         .await
         .map_err(GraphError::from)?
-        .ok_or_else(|| GraphError::not_found(tenant))?;
-    Ok(())
+        .ok_or_else(|| GraphError::not_found(tenant))
+}
+
+async fn tenant_exists(s: &AppState, tenant: Uuid) -> Result<(), GraphError> {
+    tenant_of(s, tenant).await.map(|_| ())
 }
 
 /// `GET /palisade/v1/tenants/{tid}/groups`.
@@ -164,14 +168,7 @@ pub async fn load_fixtures(
     Json(b): Json<FixtureRequest>,
 ) -> GResult {
     operator(&c)?;
-    let t = s
-        .identity
-        .stores
-        .directory
-        .tenant(tenant)
-        .await
-        .map_err(GraphError::from)?
-        .ok_or_else(|| GraphError::not_found(tenant))?;
+    let t = tenant_of(&s, tenant).await?;
     if b.machines == 0 || b.machines > 200_000 || b.alerts > 2_000_000 {
         return Err(GraphError::bad_request("machines must be 1 to 200,000 and alerts at most 2,000,000.").into());
     }
@@ -218,14 +215,7 @@ pub async fn start_simulation(
 ) -> GResult {
     use crate::simulation::{SimulationError, start};
     operator(&c)?;
-    let t = s
-        .identity
-        .stores
-        .directory
-        .tenant(tenant)
-        .await
-        .map_err(GraphError::from)?
-        .ok_or_else(|| GraphError::not_found(tenant))?;
+    let t = tenant_of(&s, tenant).await?;
     match start(&s.simulations, s.simulation_target(), tenant, &t.default_domain, req) {
         Ok(()) => Ok((axum::http::StatusCode::ACCEPTED, Json(s.simulations.status(tenant))).into_response()),
         Err(SimulationError::Busy) => Err(GraphError::conflict(SimulationError::Busy.to_string()).into()),

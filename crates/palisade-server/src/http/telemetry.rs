@@ -108,13 +108,7 @@ pub async fn operator_ingest(
     body: Body,
 ) -> Result<Response, GraphResponse> {
     operator(&c)?;
-    s.identity
-        .stores
-        .directory
-        .tenant(tenant)
-        .await
-        .map_err(GraphError::from)?
-        .ok_or_else(|| GraphError::not_found(tenant))?;
+    super::operator::tenant_of(&s, tenant).await?;
     run(&s, tenant, &table, &headers, body).await.map_err(|r| {
         let code = match r.status {
             400 | 413 | 415 => "Request_BadRequest",

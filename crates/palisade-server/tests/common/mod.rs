@@ -194,6 +194,35 @@ impl TestServer {
         self.identity.add_password(tenant, &app, Some("test".into()), None).await.unwrap().1
     }
 
+    /// A client-credentials token of a new app holding `roles` (`(api, role)`), for the
+    /// Microsoft 365 Defender resource when the first role is Microsoft Threat Protection's.
+    pub async fn app_token(&self, tenant: &Tenant, roles: &[(&str, &str)]) -> String {
+        let app =
+            self.app(tenant, &format!("App {}", uuid::Uuid::new_v4()), SignInAudience::AzureADMyOrg, &[], false).await;
+        for (api, r) in roles {
+            self.permission(tenant, &app, api, r, PermissionKind::Role).await;
+        }
+        self.consent(tenant, &app).await;
+        let secret = self.secret(tenant, &app).await;
+        let scope = match roles.first() {
+            Some(("Microsoft Threat Protection", _)) => "https://api.security.microsoft.com/.default",
+            _ => "https://api.securitycenter.microsoft.com/.default",
+        };
+        let (st, b) = self
+            .token_v2(
+                &tenant.id.to_string(),
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", &app.app_id.to_string()),
+                    ("client_secret", &secret),
+                    ("scope", scope),
+                ],
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        b["access_token"].as_str().unwrap().to_string()
+    }
+
     /// A confidential multi-tenant app in Contoso with Alert.Read.All consented and a secret.
     pub async fn daemon_app(&self) -> (Application, String) {
         let t = self.contoso.clone();

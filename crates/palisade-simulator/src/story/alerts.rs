@@ -6,6 +6,7 @@
 //! `Process`/`Image` values the storyline emitted as events: hashes, pids, command lines and
 //! creation times cannot drift apart.
 
+use super::StoryRng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
@@ -139,7 +140,7 @@ pub(super) fn assemble(tenant: Uuid, fleet: &Fleet, base: u64, mut stories: Vec<
     let mut rng = Rng::new(base, IDS_STREAM);
     let first_incident = 10_000 + rng.between(0, 40_000);
     let mut next_investigation = 1 + rng.between(0, 90_000);
-    let salt = rng.next() as u32;
+    let salt = rng.next_u64() as u32;
     let tenant = tenant.to_string();
 
     // (created, story, position) orders alerts; ties keep the storyline's order.

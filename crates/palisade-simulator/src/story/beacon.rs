@@ -2,6 +2,7 @@
 //! command-and-control server every few minutes, with a little jitter, for hours or days — the
 //! regular rhythm beacon-hunting queries look for.
 
+use super::StoryRng;
 use std::sync::Arc;
 
 use super::alerts::{Detection, Ev};

@@ -125,7 +125,7 @@ const CATALOGUE_SEED: u64 = 0x5eed_ca7a_1095_e000;
 fn build(s: Own, v: u8) -> Image {
     let key = s.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3));
     let mut rng = Rng::new(CATALOGUE_SEED ^ key, u64::from(if s.os { v } else { 0 }));
-    let (sha1, sha256, md5) = (rng.hex(20), rng.hex(32), rng.hex(16));
+    let (sha1, sha256, md5) = (rng.hex_string(20), rng.hex_string(32), rng.hex_string(16));
     Image {
         file_name: s.name.into(),
         folder_path: format!(r"{}\{}", s.dir, s.name).into(),
@@ -151,9 +151,9 @@ pub(super) fn dropped(rng: &mut Rng, folder: &str, name: &str, size: i64) -> Arc
     Arc::new(Image {
         file_name: name.into(),
         folder_path: format!(r"{folder}\{name}").into(),
-        sha1: rng.hex(20).into(),
-        sha256: rng.hex(32).into(),
-        md5: rng.hex(16).into(),
+        sha1: rng.hex_string(20).into(),
+        sha256: rng.hex_string(32).into(),
+        md5: rng.hex_string(16).into(),
         size,
         version: None,
         signer_type: None,

@@ -1,6 +1,7 @@
 //! Two short single-device storylines built from living-off-the-land binaries: `certutil.exe`
 //! fetching a payload, and a `Run` key persisting a dropped executable.
 
+use super::StoryRng;
 use std::sync::Arc;
 
 use super::alerts::{Detection, Ev};

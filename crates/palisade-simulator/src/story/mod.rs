@@ -25,8 +25,6 @@ mod ransomware;
 use std::sync::Arc;
 
 use palisade_defender::model::{Alert, FileInfo, Incident};
-use rand::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 
 use crate::event::{Account, FileEvent, Network, Parent, Process};
@@ -187,100 +185,39 @@ impl Attacks {
 // ---------------------------------------------------------------------------------------------
 // Randomness
 
-/// ChaCha8 sampled through `next_u64` only, so values never depend on `rand`'s distribution
-/// algorithms.
-struct Rng(ChaCha8Rng);
+pub(crate) use crate::catalog::{Rng, mix64};
 
-impl Rng {
-    fn new(seed: u64, stream: u64) -> Rng {
-        let mut r = ChaCha8Rng::seed_from_u64(seed);
-        r.set_stream(stream);
-        Rng(r)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-
-    /// Uniform in `0..n` (multiply-shift; the bias is negligible for our ranges).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-
-    fn idx(&mut self, n: usize) -> usize {
-        self.below(n as u64) as usize
-    }
-
-    /// Uniform in `lo..hi`; `lo` when the range is empty.
-    fn between(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo { lo } else { lo + self.below((hi - lo) as u64) as i64 }
-    }
-
+/// What storylines draw beyond the shared sampler.
+pub(crate) trait StoryRng {
     /// A duration in `lo..hi` nanoseconds, in whole 100 ns ticks: the wire's precision, so times
     /// survive a round trip through the API unchanged.
+    fn span(&mut self, lo: Nanos, hi: Nanos) -> Nanos;
+    /// A Windows process id (a multiple of 4).
+    fn pid(&mut self) -> i64;
+    /// `n` characters of `alphabet`.
+    fn text(&mut self, n: usize, alphabet: &[u8]) -> String;
+}
+
+impl StoryRng for Rng {
     fn span(&mut self, lo: Nanos, hi: Nanos) -> Nanos {
         self.between(lo / 100, hi / 100) * 100
     }
 
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    fn pick<T: Copy>(&mut self, s: &[T]) -> T {
-        s[self.idx(s.len())]
-    }
-
-    fn hex(&mut self, bytes: usize) -> String {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut out = String::with_capacity(bytes * 2);
-        let (mut word, mut left) = (0u64, 0);
-        for _ in 0..bytes {
-            if left == 0 {
-                word = self.next();
-                left = 8;
-            }
-            let b = word as u8;
-            word >>= 8;
-            left -= 1;
-            out.push(DIGITS[usize::from(b >> 4)] as char);
-            out.push(DIGITS[usize::from(b & 15)] as char);
-        }
-        out
-    }
-
-    fn chars(&mut self, n: usize, alphabet: &[u8]) -> String {
-        (0..n).map(|_| alphabet[self.idx(alphabet.len())] as char).collect()
-    }
-
-    /// A Windows process id (a multiple of 4).
     fn pid(&mut self) -> i64 {
         4 * self.between(300, 16_000)
     }
-}
 
-fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    fn text(&mut self, n: usize, alphabet: &[u8]) -> String {
+        let mut out = String::with_capacity(n);
+        self.chars(&mut out, n, alphabet);
+        out
+    }
 }
 
 /// Standard base64 with padding (what `-EncodedCommand` takes).
 fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for c in bytes.chunks(3) {
-        let n =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            out.push(if i <= c.len() { A[(n >> shift) as usize & 63] as char } else { '=' });
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 // ---------------------------------------------------------------------------------------------

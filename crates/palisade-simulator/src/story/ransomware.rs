@@ -2,6 +2,7 @@
 //! intruder dumps LSASS for an administrator's credentials, moves to one to three more Windows
 //! devices with PsExec and WMI, and encrypts every device reached, the first victim last.
 
+use super::StoryRng;
 use std::sync::Arc;
 
 use super::alerts::{Detection, Ev};
@@ -193,7 +194,7 @@ fn chain(ctx: &mut Ctx, used: &mut [bool], v: usize, t0: Nanos, targets: &[usize
     let stem = rng.pick(STEMS);
     let (family, threat_name, ext, args) = rng.pick(FAMILIES);
     let threat = Some((family, threat_name));
-    let args = args.replace("@KEY@", &rng.hex(16));
+    let args = args.replace("@KEY@", &rng.hex_string(16));
     let size = rng.between(180_000, 2_400_000);
     let payload = images::dropped(rng, r"C:\ProgramData", &format!("{stem}.exe"), size);
     let size = rng.between(1_000, 2_500);
@@ -216,7 +217,7 @@ fn chain(ctx: &mut Ctx, used: &mut [bool], v: usize, t0: Nanos, targets: &[usize
     let folder = if ctx.rng.chance(0.5) {
         format!(r"C:\Users\{profile}\Downloads")
     } else {
-        let cache = ctx.rng.chars(8, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        let cache = ctx.rng.text(8, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
         format!(r"C:\Users\{profile}\AppData\Local\Microsoft\Windows\INetCache\Content.Outlook\{cache}")
     };
     let doc_name = format!("Invoice_{}.docm", ctx.rng.between(1_000, 10_000));

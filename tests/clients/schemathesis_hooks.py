@@ -21,6 +21,11 @@ with open(os.environ["PALISADE_ST_DATA"], encoding="utf-8") as f:
 
 _log_lock = threading.Lock()
 
+# Telemetry ingestion takes rows as NDJSON text or an Arrow IPC stream: send generated strings as
+# they are, like text/plain and application/octet-stream bodies.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
+schemathesis.serializer.alias("application/vnd.apache.arrow.stream", "application/octet-stream")
+
 
 @schemathesis.auth(refresh_interval=None, retry_on=[])
 class PalisadeAuth:

@@ -2887,23 +2887,25 @@ fn category_words(c: &str) -> &str {
     }
 }
 
-/// The portal's naming: one alert → its title; several → the first two categories.
-fn incident_name(alerts: &[Alert], devices: usize) -> String {
+/// The portal's naming of an incident: one alert → its title; several → the first two
+/// categories; "on multiple endpoints" when `devices` > 1. Shared with the telemetry simulator.
+pub fn incident_name<A: std::borrow::Borrow<Alert>>(alerts: &[A], devices: usize) -> String {
     let where_ = if devices > 1 { "on multiple endpoints" } else { "on one endpoint" };
     let mut cats: Vec<&str> = Vec::new();
     for a in alerts {
+        let a = a.borrow();
         let c = category_words(&a.category);
         if !cats.contains(&c) {
             cats.push(c);
         }
     }
     let mut name = match (alerts, cats.as_slice()) {
-        ([one], _) => format!("{} {where_}", one.title),
+        ([one], _) => format!("{} {where_}", one.borrow().title),
         (_, [c]) => format!("{c} incident {where_}"),
         (_, [c0, c1, ..]) => format!("Multi-stage incident involving {c0} & {c1} {where_}"),
         _ => format!("Incident {where_}"),
     };
-    let mut sources: Vec<&str> = alerts.iter().map(|a| a.detection_source.as_str()).collect();
+    let mut sources: Vec<&str> = alerts.iter().map(|a| a.borrow().detection_source.as_str()).collect();
     sources.sort_unstable();
     sources.dedup();
     if sources.len() > 1 {

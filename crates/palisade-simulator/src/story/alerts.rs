@@ -380,7 +380,10 @@ fn incident(id: i64, alerts: &[&Alert], tags: &[&str]) -> Incident {
     Incident {
         incident_id: id,
         redirect_incident_id: None,
-        incident_name: incident_name(alerts),
+        incident_name: palisade_defender::fixtures::incident_name(
+            alerts,
+            alerts.iter().map(|a| a.machine_id.as_str()).collect::<BTreeSet<_>>().len(),
+        ),
         created_time: created,
         last_update_time: updated,
         assigned_to: None,
@@ -391,44 +394,6 @@ fn incident(id: i64, alerts: &[&Alert], tags: &[&str]) -> Incident {
         tags: tags.iter().map(|t| (*t).into()).collect(),
         comments: vec![],
     }
-}
-
-fn category_words(c: &str) -> &str {
-    match c {
-        "InitialAccess" => "Initial access",
-        "CommandAndControl" => "Command and control",
-        "CredentialAccess" => "Credential access",
-        "DefenseEvasion" => "Defense evasion",
-        "LateralMovement" => "Lateral movement",
-        "PrivilegeEscalation" => "Privilege escalation",
-        "SuspiciousActivity" => "Suspicious activity",
-        other => other,
-    }
-}
-
-/// The portal's naming (as the fixtures do it): one alert → its title; several → the first two
-/// categories; "on multiple endpoints" when more than one device is involved.
-fn incident_name(alerts: &[&Alert]) -> String {
-    let devices: BTreeSet<&str> = alerts.iter().map(|a| a.machine_id.as_str()).collect();
-    let where_ = if devices.len() > 1 { "on multiple endpoints" } else { "on one endpoint" };
-    let mut cats: Vec<&str> = Vec::new();
-    for a in alerts {
-        let c = category_words(&a.category);
-        if !cats.contains(&c) {
-            cats.push(c);
-        }
-    }
-    let mut name = match (alerts, cats.as_slice()) {
-        ([one], _) => format!("{} {where_}", one.title),
-        (_, [c]) => format!("{c} incident {where_}"),
-        (_, [c0, c1, ..]) => format!("Multi-stage incident involving {c0} & {c1} {where_}"),
-        _ => format!("Incident {where_}"),
-    };
-    let sources: BTreeSet<&str> = alerts.iter().map(|a| a.detection_source.as_str()).collect();
-    if sources.len() > 1 {
-        name.push_str(" reported by multiple sources");
-    }
-    name
 }
 
 /// The MITRE ATT&CK name of a technique id, as `AlertInfo.AttackTechniques` spells it
